@@ -1,0 +1,214 @@
+"""Settings: defaults, then a TOML file, then `CHANWATCH_*` environment variables.
+
+The file is `--config PATH`, else `$CHANWATCH_CONFIG`, else `./chanwatch.toml` when present.
+Environment variables are `CHANWATCH_<SECTION>__<KEY>`; list values there are JSON. Unknown
+keys are errors: a typo in a safety setting must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from crawler.errors import ConfigError
+
+ENV_PREFIX = "CHANWATCH_"
+CONFIG_ENV = "CHANWATCH_CONFIG"
+DEFAULT_CONFIG_FILE = "chanwatch.toml"
+# Variables that share the prefix but are not settings keys.
+_NON_SETTING_ENV = {"CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramAccount(_Section):
+    name: str = Field(min_length=1, max_length=64)
+    session: SecretStr
+    """A StringSession value, `env:VAR` or `file:PATH`; resolved only when the account is used."""
+
+    def resolve_session(self) -> str:
+        """The StringSession text, read from the environment or a file when referenced."""
+        raw = self.session.get_secret_value().strip()
+        if raw.startswith("env:"):
+            var = raw[4:]
+            value = os.environ.get(var)
+            if not value:
+                raise ConfigError(
+                    f"telegram account {self.name!r}: environment variable {var} is not set"
+                )
+            return value.strip()
+        if raw.startswith("file:"):
+            path = Path(raw[5:]).expanduser()
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"telegram account {self.name!r}: cannot read session file {path}: "
+                    f"{exc.strerror}"
+                ) from None
+        return raw
+
+
+class TelegramSettings(_Section):
+    api_id: int | None = None
+    api_hash: SecretStr | None = None
+    accounts: tuple[TelegramAccount, ...] = ()
+    preview_base_url: str = "https://t.me"
+
+    @field_validator("preview_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, value: tuple[TelegramAccount, ...]) -> tuple[TelegramAccount, ...]:
+        names = [account.name for account in value]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"account names must be unique: {', '.join(duplicates)}")
+        return value
+
+
+class NetSettings(_Section):
+    allow_private_hosts: tuple[str, ...] = ()
+    """Hosts, `host:port` pairs or CIDRs the private-address guard lets through."""
+
+    @field_validator("allow_private_hosts")
+    @classmethod
+    def _valid_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a valid CIDR") from None
+            elif not entry.strip():
+                raise ValueError("empty entry")
+        return tuple(entry.strip().lower() for entry in value)
+
+
+class MediaSettings(_Section):
+    hash_media: bool = True
+    max_bytes: int = Field(default=20_000_000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: str = "sqlite:///./chanwatch.db"
+    telegram: TelegramSettings = TelegramSettings()
+    net: NetSettings = NetSettings()
+    media: MediaSettings = MediaSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://…")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives through init_settings (see load_settings), so that the
+        # environment overrides it key by key.
+        return (env_settings, init_settings)
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """Which settings file applies: --config, else $CHANWATCH_CONFIG, else ./chanwatch.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    local = Path(DEFAULT_CONFIG_FILE)
+    return local if local.is_file() else None
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """Layer defaults, the TOML file and the environment; raise ConfigError with one clear line."""
+    path = config_path(explicit)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+    _reject_unknown_env()
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, path)) from None
+
+
+def _reject_unknown_env() -> None:
+    known_sections = {
+        name: model.annotation for name, model in Settings.model_fields.items()
+    }
+    for var in sorted(os.environ):
+        if not var.startswith(ENV_PREFIX) or var in _NON_SETTING_ENV:
+            continue
+        section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in known_sections:
+            raise ConfigError(f"environment variable {var}: unknown setting {section!r}")
+        annotation = known_sections[section]
+        if key and not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            raise ConfigError(f"environment variable {var}: {section!r} has no keys")
+        if key and key.split("__")[0] not in annotation.model_fields:  # type: ignore[union-attr]
+            raise ConfigError(f"environment variable {var}: unknown setting {section}.{key}")
+
+
+def _first_error(exc: ValidationError, path: Path | None) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting"
+    env_var = ENV_PREFIX + "__".join(str(part) for part in error["loc"][:2]).upper()
+    if env_var in os.environ:
+        origin = f" (from {env_var})"
+    elif path is not None:
+        origin = f" (in {path})"
+    else:
+        origin = ""
+    return f"setting {key}: {message}{origin}"

@@ -1,0 +1,61 @@
+"""Engines and sessions: SQLite (WAL, foreign keys on) by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+# Hangul has no trigrams, and so no index-assisted search, under a C or POSIX ctype.
+_BAD_CTYPES = {"C", "POSIX"}
+
+
+class DatabaseError(Exception):
+    """The database cannot be used as configured."""
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def check_postgres_ctype(engine: Engine) -> None:
+    """Refuse a PostgreSQL database whose ctype would silently break Korean search."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        ctype = conn.execute(
+            text("SELECT datctype FROM pg_database WHERE datname = current_database()")
+        ).scalar_one()
+    if ctype in _BAD_CTYPES:
+        raise DatabaseError(
+            f"database ctype is {ctype!r}: Korean search needs a UTF-8 ctype "
+            "(CREATE DATABASE … TEMPLATE template0 LC_CTYPE 'C.UTF-8')"
+        )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back whole when it raises."""
+    with session_factory(engine).begin() as session:
+        yield session

@@ -1,0 +1,44 @@
+"""SQLAlchemy models of the data model in DESIGN.md; importing this registers every table."""
+
+from storage.models.base import Base
+from storage.models.content import (
+    Item,
+    ItemSighting,
+    ItemVersion,
+    Link,
+    Media,
+    Source,
+    SourceSnapshot,
+)
+from storage.models.matching import Alert, AlertEvent, BankEntry, HashBank, Rule
+from storage.models.operations import (
+    AuditLog,
+    CrawlRun,
+    TelegramAccount,
+    TelegramPeer,
+    User,
+)
+from storage.models.watchlists import Target, Watchlist
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AuditLog",
+    "BankEntry",
+    "Base",
+    "CrawlRun",
+    "HashBank",
+    "Item",
+    "ItemSighting",
+    "ItemVersion",
+    "Link",
+    "Media",
+    "Rule",
+    "Source",
+    "SourceSnapshot",
+    "Target",
+    "TelegramAccount",
+    "TelegramPeer",
+    "User",
+    "Watchlist",
+]

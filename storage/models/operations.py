@@ -1,0 +1,85 @@
+"""Crawl runs, collection accounts, users and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, BigId, Json, UTCDateTime, utcnow
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_run"
+    __table_args__ = (Index("ix_crawl_run_target_started", "target_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("target.id", ondelete="SET NULL"))
+    collector: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    observations: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_gone: Mapped[int] = mapped_column(Integer, default=0)
+    media_hashed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TelegramAccount(Base):
+    """A collection account. The lease is keyed by the auth key, not the name: two names can
+    hold one key, and two processes on one key get it revoked by Telegram."""
+
+    __tablename__ = "telegram_account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    auth_key_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    flood_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_day: Mapped[str | None] = mapped_column(String(10))
+    resolves_today: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TelegramPeer(Base):
+    """Access hashes differ between accounts, so they are kept per (account, channel)."""
+
+    __tablename__ = "telegram_peer"
+    __table_args__ = (UniqueConstraint("account_id", "source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("telegram_account.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    access_hash: Mapped[int] = mapped_column(BigInteger)
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLog(Base):
+    """Append-only and hash-chained: each row's hash covers the previous row's hash."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
