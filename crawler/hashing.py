@@ -1,0 +1,328 @@
+"""Content hashes of media, computed in memory and nothing else.
+
+Both collectors (the Telethon one and the Scrapy spiders) hash media through this module, so a
+photo seen through the API and through the t.me/s preview gets the same SHA-256, MD5 and PDQ.
+
+Hard rule: media bytes exist only in memory while they are hashed and are dropped right after.
+Nothing here opens a file, a temp file or a cache; images are decoded from a ``BytesIO`` and
+only the formats in ``ALLOWED_IMAGE_FORMATS`` are tried, because some Pillow plugins (EPS via
+Ghostscript) would hand untrusted bytes to an external program through temp files.
+
+PDQ: decode, RGB, downscale so that the longer side is at most 512 px, then ``pdqhash.compute``.
+The downscale is what makes our hashes agree with the reference implementation's within 0-2
+bits (tests/unit/test_hashing.py checks it against ../shared/golden/pdq/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from crawler.observations import HashStatus, MediaHashes
+
+MAX_IMAGE_PIXELS = 50_000_000
+"""Largest image we decode. A 50 Mpx RGB image is 150 MB in memory; anything bigger is far more
+likely a decompression bomb than a photo (Telegram re-encodes photos to <= 2560 px a side)."""
+
+# Pillow's own guard is process-wide; set it to the same limit so that any other Pillow use in
+# chanwatch is protected too. hash_media_bytes does not rely on it: it checks the header itself.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+PDQ_MAX_SIDE = 512
+
+ALLOWED_IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "AVIF")
+"""What Telegram and the web serve as images (the JPEG plugin also opens phone cameras' MPO
+files). TIFF, PSD, EPS and the other exotic plugins stay off on untrusted input."""
+
+# Image.open raises KeyError for a listed format whose plugin is not registered yet (or not
+# built, as AVIF may be), so register all plugins once and keep only the available ones.
+Image.init()
+_OPEN_FORMATS = tuple(name for name in ALLOWED_IMAGE_FORMATS if name in Image.OPEN)
+
+IMAGE_KINDS = frozenset({"photo", "image", "thumbnail", "video_thumbnail"})
+"""Media kinds that get a PDQ hash whatever their MIME type (Telegram photos carry none)."""
+
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION_TAG = 0x0112
+
+# What Pillow raises on bytes it cannot make an image of; anything else is our bug -> "error".
+_UNDECODABLE = (
+    OSError,  # includes UnidentifiedImageError and truncated or corrupt data
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+
+
+class _TooManyPixels(ValueError):
+    """The header announces more pixels than MAX_IMAGE_PIXELS: treated as a bomb."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """An image ready for PDQ: upright, RGB, longer side <= PDQ_MAX_SIDE."""
+
+    image: Image.Image
+    width: int
+    """Upright width of the image as published, before downscaling."""
+    height: int
+
+
+def pdq_hex_from_bits(bits: np.ndarray) -> str:
+    """The 64-hex form of pdqhash's 256-element bit vector (most significant bit first)."""
+    vector = np.asarray(bits, dtype=np.uint8)
+    if vector.shape != (256,):
+        raise ValueError(f"a PDQ hash has 256 bits, got shape {vector.shape}")
+    return np.packbits(vector).tobytes().hex()
+
+
+def hamming_distance(hex_a: str, hex_b: str) -> int:
+    """Number of differing bits between two PDQ hashes given as 64 hex digits."""
+    if len(hex_a) != 64 or len(hex_b) != 64:
+        raise ValueError("PDQ hashes are 64 hex digits")
+    return (int(hex_a, 16) ^ int(hex_b, 16)).bit_count()
+
+
+def wants_pdq(kind: str, mime: str | None) -> bool:
+    """Whether a medium is a raster image to PDQ-hash (SVG is text, not pixels)."""
+    if kind in IMAGE_KINDS:
+        return True
+    mime = (mime or "").lower()
+    return mime.startswith("image/") and mime != "image/svg+xml"
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation, 1 (upright) when absent or unreadable.
+
+    Damaged EXIF blocks are common in the wild and say nothing about the pixels, so they do not
+    make an image undecodable.
+    """
+    try:
+        value = img.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except _UNDECODABLE:
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def decode_image(data: bytes) -> DecodedImage:
+    """Decode untrusted bytes into an upright RGB image whose longer side is <= PDQ_MAX_SIDE.
+
+    Raises one of the exceptions in ``_UNDECODABLE`` when the bytes are not a usable image.
+
+    EXIF orientation is applied: we hash what a viewer sees. Telegram bakes orientation into
+    the pixels of photos it re-encodes, browsers honour the tag for web images, and a reviewer
+    compares what they see; a bank built from un-rotated pixels is still found by the dihedral
+    query (the eight rotations/flips are a group, so one transpose apart is covered).
+    """
+    # Truncated files raise (Pillow's LOAD_TRUNCATED_IMAGES stays False): an image we could
+    # only half decode is reported undecodable rather than given a misleading PDQ.
+    with Image.open(io.BytesIO(data), formats=_OPEN_FORMATS) as img:
+        width, height = img.size
+        # Independent of Pillow's global limit (another library may reset it) and of the
+        # warnings filter (Pillow only *warns* between 1x and 2x its limit): over ours is a bomb.
+        if width * height > MAX_IMAGE_PIXELS:
+            raise _TooManyPixels(f"{width}x{height} exceeds {MAX_IMAGE_PIXELS} pixels")
+        orientation = _orientation(img)
+        # JPEG only: let libjpeg decode at a reduced DCT scale (still >= 2x the target, as
+        # Image.thumbnail would), so a large photo never needs its full-size bitmap in memory.
+        img.draft(None, (PDQ_MAX_SIDE * 2, PDQ_MAX_SIDE * 2))
+        # Convert before resizing: Pillow resizes palette images with NEAREST, which would not
+        # match the reference.
+        rgb = img.convert("RGB")
+    rgb.thumbnail((PDQ_MAX_SIDE, PDQ_MAX_SIDE))
+    transpose = _ORIENTATION_TRANSPOSE.get(orientation)
+    if transpose is not None:
+        rgb = rgb.transpose(transpose)
+        if orientation >= 5:  # the four orientations that swap the axes
+            width, height = height, width
+    return DecodedImage(image=rgb, width=width, height=height)
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+def pdq_of_image(image: Image.Image) -> tuple[str, int]:
+    """PDQ hex and quality of an image prepared by ``decode_image`` (upright, <= 512 px)."""
+    bits, quality = pdqhash.compute(_rgb_array(image))
+    return pdq_hex_from_bits(bits), int(quality)
+
+
+def dihedral_pdq(image: Image.Image) -> list[str]:
+    """PDQ of the image and its 7 rotations/flips, in pdqhash's order (original first).
+
+    Used as a query to find bank entries hashed from a rotated or mirrored copy.
+    """
+    hashes, _quality = pdqhash.compute_dihedral(_rgb_array(image))
+    return [pdq_hex_from_bits(bits) for bits in hashes]
+
+
+def hash_media_bytes(
+    data: bytes,
+    *,
+    kind: str,
+    mime: str | None,
+    ordinal: int = 0,
+    max_bytes: int,
+    file_id: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    duration: float | None = None,
+) -> MediaHashes:
+    """Hash one media file held in memory; the caller drops ``data`` afterwards.
+
+    SHA-256 and MD5 always (within ``max_bytes``); PDQ too when ``wants_pdq(kind, mime)``.
+    ``width``/``height`` are what the platform reported; a decoded image's size replaces them.
+    Never raises for bad input: the outcome is in ``hash_status``.
+    """
+    base = MediaHashes(
+        kind=kind,
+        ordinal=ordinal,
+        mime=mime,
+        size=len(data),
+        width=width,
+        height=height,
+        duration=duration,
+        file_id=file_id,
+        hash_status=HashStatus.ERROR,
+    )
+    if len(data) > max_bytes:
+        return replace(base, hash_status=HashStatus.TOO_LARGE)
+    hashed = replace(
+        base,
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        hash_status=HashStatus.HASHED,
+    )
+    if not wants_pdq(kind, mime):
+        return hashed
+    try:
+        # No warnings.catch_warnings() here: it is not thread-safe and hashing runs in worker
+        # threads. decode_image raises on bombs itself; where a filter turns Pillow's
+        # DecompressionBombWarning into an exception, _UNDECODABLE covers it as well.
+        decoded = decode_image(data)
+    except _UNDECODABLE:
+        return replace(hashed, hash_status=HashStatus.UNDECODABLE)
+    except Exception:
+        return replace(hashed, hash_status=HashStatus.ERROR)
+    try:
+        pdq_hex, quality = pdq_of_image(decoded.image)
+    except Exception:
+        return replace(hashed, hash_status=HashStatus.ERROR)
+    finally:
+        decoded.image.close()
+    return replace(
+        hashed, pdq=pdq_hex, pdq_quality=quality, width=decoded.width, height=decoded.height
+    )
+
+
+class StreamingHasher:
+    """SHA-256 and MD5 of a large file fed in chunks, never holding more than one chunk.
+
+    For videos and big documents downloaded with Telethon's ``iter_download``: feed each chunk
+    to ``update`` and stop downloading as soon as it returns False (the cap was exceeded, the
+    hashes are dropped). ``finish`` gives the record; a size that disagrees with the announced
+    one (a cut-off download) is an error, never a partial hash.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        mime: str | None,
+        max_bytes: int,
+        ordinal: int = 0,
+        expected_size: int | None = None,
+        file_id: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        duration: float | None = None,
+    ) -> None:
+        self._base = MediaHashes(
+            kind=kind,
+            ordinal=ordinal,
+            mime=mime,
+            size=expected_size,
+            width=width,
+            height=height,
+            duration=duration,
+            file_id=file_id,
+            hash_status=HashStatus.ERROR,
+        )
+        self._max_bytes = max_bytes
+        self._expected_size = expected_size
+        self._seen = 0
+        self._sha256: hashlib._Hash | None = hashlib.sha256()
+        self._md5: hashlib._Hash | None = hashlib.md5(usedforsecurity=False)
+        self._finished = False
+        if expected_size is not None and expected_size > max_bytes:
+            self._drop()
+
+    @property
+    def exceeded(self) -> bool:
+        """True once the file is known to be over the cap: do not download (any more of) it."""
+        return self._sha256 is None
+
+    def update(self, chunk: bytes) -> bool:
+        """Hash one chunk; returns False when the caller should stop feeding chunks."""
+        if self._finished:
+            raise RuntimeError("update() after finish()")
+        if self._sha256 is None or self._md5 is None:
+            return False
+        self._seen += len(chunk)
+        if self._seen > self._max_bytes:
+            self._drop()
+            return False
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+        return True
+
+    def finish(self) -> MediaHashes:
+        self._finished = True
+        if self._sha256 is None or self._md5 is None:
+            return replace(self._base, hash_status=HashStatus.TOO_LARGE)
+        if self._expected_size is not None and self._seen != self._expected_size:
+            return self._base
+        return replace(
+            self._base,
+            size=self._seen,
+            sha256=self._sha256.hexdigest(),
+            md5=self._md5.hexdigest(),
+            hash_status=HashStatus.HASHED,
+        )
+
+    def _drop(self) -> None:
+        self._sha256 = None
+        self._md5 = None
+
+
+async def hash_chunks(chunks: AsyncIterable[bytes], hasher: StreamingHasher) -> MediaHashes:
+    """Feed an async chunk stream (e.g. ``client.iter_download(...)``) to ``hasher``.
+
+    Stops pulling chunks as soon as the cap is exceeded, so an oversized file is not
+    downloaded to the end. Errors of the stream itself propagate to the caller.
+    """
+    if not hasher.exceeded:
+        async for chunk in chunks:
+            if not hasher.update(chunk):
+                break
+    return hasher.finish()
