@@ -1,0 +1,66 @@
+"""A local site that serves t.me/s-shaped channel pages (with the real markup's traps),
+ordinary pages, images, robots.txt, redirects and faults, on 127.0.0.1 only.
+
+`model` says what the site holds, `render`/`pages` make the HTML, `images` the image bytes,
+`server` serves it all and records every request; `traps` is a channel with every trap.
+"""
+
+from tests.fixture_site.model import (
+    AlbumItem,
+    Fault,
+    FixtureChannel,
+    FixturePost,
+    Forward,
+    Image,
+    LinkPreview,
+    Photo,
+    Reaction,
+    Reply,
+    SiteModel,
+    TextLink,
+    Video,
+    WebPage,
+    bomb_image,
+    challenge,
+    golden_image,
+    hashtag,
+    hidden_link,
+    mention,
+    numbered_posts,
+    oversized_image,
+    server_error,
+    throttle,
+)
+from tests.fixture_site.pages import page_of, render_channel_page
+from tests.fixture_site.server import FixtureSite, RecordedRequest
+
+__all__ = [
+    "AlbumItem",
+    "Fault",
+    "FixtureChannel",
+    "FixturePost",
+    "FixtureSite",
+    "Forward",
+    "Image",
+    "LinkPreview",
+    "Photo",
+    "Reaction",
+    "RecordedRequest",
+    "Reply",
+    "SiteModel",
+    "TextLink",
+    "Video",
+    "WebPage",
+    "bomb_image",
+    "challenge",
+    "golden_image",
+    "hashtag",
+    "hidden_link",
+    "mention",
+    "numbered_posts",
+    "oversized_image",
+    "page_of",
+    "render_channel_page",
+    "server_error",
+    "throttle",
+]
