@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.search import register_sqlite_functions
+
 # Hangul has no trigrams, and so no index-assisted search, under a C or POSIX ctype.
 _BAD_CTYPES = {"C", "POSIX"}
 
@@ -33,6 +35,7 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def check_postgres_ctype(engine: Engine) -> None:

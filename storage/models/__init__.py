@@ -3,7 +3,6 @@
 from storage.models.base import Base
 from storage.models.content import (
     Item,
-    ItemSighting,
     ItemVersion,
     Link,
     Media,
@@ -29,7 +28,6 @@ __all__ = [
     "CrawlRun",
     "HashBank",
     "Item",
-    "ItemSighting",
     "ItemVersion",
     "Link",
     "Media",

@@ -120,6 +120,9 @@ class Item(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     version_count: Mapped[int] = mapped_column(Integer, default=1)
     search_pending: Mapped[bool] = mapped_column(Boolean, default=True)
+    sightings: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    """Collector kind → content hash it saw last. Versions compare within a kind, so the
+    preview's rendering never counts as an edit of what the API saw."""
 
 
 class ItemVersion(Base):
@@ -138,20 +141,6 @@ class ItemVersion(Base):
     media_hashes: Mapped[list[str]] = mapped_column(Json, default=list)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ItemSighting(Base):
-    """The last content each collector kind saw of an item: versions compare within a kind,
-    so the preview's rendering never counts as an edit of what the API saw."""
-
-    __tablename__ = "item_sighting"
-
-    item_id: Mapped[int] = mapped_column(
-        ForeignKey("item.id", ondelete="CASCADE"), primary_key=True
-    )
-    collector: Mapped[str] = mapped_column(String(16), primary_key=True)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Media(Base):

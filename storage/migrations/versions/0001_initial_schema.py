@@ -213,6 +213,11 @@ def upgrade() -> None:
         sa.Column("last_modified", sa.Text(), nullable=True),
         sa.Column("version_count", sa.Integer(), nullable=False),
         sa.Column("search_pending", sa.Boolean(), nullable=False),
+        sa.Column(
+            "sightings",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["source_id"], ["source.id"], name=op.f("fk_item_source_id_source"), ondelete="CASCADE"
         ),
@@ -400,17 +405,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "item_sighting",
-        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("collector", sa.String(length=16), nullable=False),
-        sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["item_id"], ["item.id"], name=op.f("fk_item_sighting_item_id_item"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("item_id", "collector", name=op.f("pk_item_sighting")),
-    )
-    op.create_table(
         "item_version",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -533,7 +527,6 @@ def downgrade() -> None:
 
     op.drop_table("link")
     op.drop_table("item_version")
-    op.drop_table("item_sighting")
     with op.batch_alter_table("crawl_run", schema=None) as batch_op:
         batch_op.drop_index("ix_crawl_run_target_started")
 

@@ -1,0 +1,365 @@
+"""The single entry for observations from every collector.
+
+A batch is one transaction: sources are resolved, items upserted set-wise, versions added when a
+collector kind sees different content than it saw last, deletions recorded, the crawl run's
+counters advanced, and then matchers see what changed. Re-ingesting a batch changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from crawler.observations import (
+    ChannelSnapshot,
+    CollectorKind,
+    HashStatus,
+    ItemGone,
+    MediaHashes,
+    Observation,
+    PageSnapshot,
+    Post,
+    SourceAvailability,
+    SourceKey,
+)
+from crawler.text import nfc, text_sha256
+from storage import content_writes as writes
+
+MAX_LINK_URL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChange:
+    source_id: int
+    change: str
+    """first | username | title | about | unavailable | available"""
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(slots=True)
+class IngestResult:
+    new_item_ids: list[int] = field(default_factory=list)
+    changed_item_ids: list[int] = field(default_factory=list)
+    gone: int = 0
+    media_hashed: int = 0
+    source_changes: list[SourceChange] = field(default_factory=list)
+    source_ids: set[int] = field(default_factory=set)
+
+    def counts(self, observations: int) -> dict[str, int]:
+        return {
+            "batches": 1,
+            "observations": observations,
+            "items_new": len(self.new_item_ids),
+            "items_updated": len(self.changed_item_ids),
+            "items_gone": self.gone,
+            "media_hashed": self.media_hashed,
+        }
+
+
+class Matcher(Protocol):
+    """Runs inside the batch's transaction after it is written; may add alerts."""
+
+    def __call__(self, conn: Connection, result: IngestResult) -> None: ...
+
+
+def ingest(
+    engine: Engine,
+    observations: Sequence[Observation],
+    *,
+    crawl_run_id: int | None = None,
+    matchers: Sequence[Matcher] = (),
+) -> IngestResult:
+    """Write one batch of observations in one transaction and return what changed."""
+    with engine.begin() as conn:
+        result = ingest_batch(conn, observations, matchers=matchers)
+        if crawl_run_id is not None:
+            writes.add_run_counts(conn, crawl_run_id, result.counts(len(observations)))
+    return result
+
+
+def ingest_batch(
+    conn: Connection, observations: Sequence[Observation], *, matchers: Sequence[Matcher] = ()
+) -> IngestResult:
+    result = IngestResult()
+    sources = _SourceCache(conn)
+    sightings: dict[tuple[int, CollectorKind], dict[str, Post | PageSnapshot]] = defaultdict(dict)
+    gone: dict[int, list[ItemGone]] = defaultdict(list)
+    for obs in observations:
+        source_id = sources.id_for(obs.source, obs.observed_at)
+        result.source_ids.add(source_id)
+        if isinstance(obs, ChannelSnapshot):
+            _apply_snapshot(conn, source_id, obs, result)
+        elif isinstance(obs, SourceAvailability):
+            _apply_availability(conn, source_id, obs, result)
+        elif isinstance(obs, Post):
+            sightings[source_id, obs.collector][str(obs.message_id)] = obs
+        elif isinstance(obs, PageSnapshot):
+            sightings[source_id, CollectorKind.WEB_PAGE][obs.url] = obs
+        elif isinstance(obs, ItemGone):
+            gone[source_id].append(obs)
+    for (source_id, collector), by_id in sightings.items():
+        _write_sightings(conn, source_id, collector, by_id, result)
+    for source_id, gone_items in gone.items():
+        at = max(obs.observed_at for obs in gone_items)
+        platform_ids = [obs.platform_id for obs in gone_items]
+        result.gone += writes.mark_items_gone(conn, source_id, platform_ids, at)
+    for matcher in matchers:
+        matcher(conn, result)
+    return result
+
+
+class _SourceCache:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._ids: dict[SourceKey, int] = {}
+
+    def id_for(self, key: SourceKey, at: datetime) -> int:
+        found = self._ids.get(key)
+        if found is None:
+            found = writes.find_or_create_source(
+                self._conn, key.platform.value, key.platform_id, key.username, at
+            )
+            self._ids[key] = found
+        return found
+
+
+def _apply_snapshot(
+    conn: Connection, source_id: int, snap: ChannelSnapshot, result: IngestResult
+) -> None:
+    current = writes.load_source(conn, source_id)
+    first = current.title is None and current.about is None
+    changes = [] if not first else [SourceChange(source_id, "first", None, snap.title)]
+    if not first:
+        for name in ("username", "title", "about"):
+            before, after = getattr(current, name), getattr(snap, name)
+            if after is not None and before != after:
+                changes.append(SourceChange(source_id, name, before, after))
+    if changes:
+        writes.add_source_snapshot(
+            conn,
+            {
+                "source_id": source_id,
+                "observed_at": snap.observed_at,
+                "username": snap.username or current.username,
+                "title": snap.title if snap.title is not None else current.title,
+                "about": snap.about if snap.about is not None else current.about,
+                "change": ",".join(change.change for change in changes),
+            },
+        )
+        result.source_changes.extend(changes)
+    values: dict[str, Any] = {"last_seen_at": snap.observed_at}
+    for name in ("username", "title", "about", "linked_chat_id", "created_at"):
+        if getattr(snap, name) is not None:
+            values[name] = getattr(snap, name)
+    if snap.flags:
+        values["flags"] = sorted(snap.flags)
+    if snap.participants is not None:
+        values.update(
+            participants=snap.participants.value,
+            participants_raw=snap.participants.raw,
+            participants_exact=snap.participants.exact,
+        )
+    writes.update_source(conn, source_id, values)
+
+
+def _apply_availability(
+    conn: Connection, source_id: int, obs: SourceAvailability, result: IngestResult
+) -> None:
+    current = writes.load_source(conn, source_id)
+    if current.available == obs.available:
+        return
+    change = "available" if obs.available else "unavailable"
+    writes.update_source(
+        conn,
+        source_id,
+        {
+            "available": obs.available,
+            "unavailable_since": None if obs.available else obs.observed_at,
+            "unavailable_reason": None if obs.available else obs.reason,
+        },
+    )
+    writes.add_source_snapshot(
+        conn,
+        {
+            "source_id": source_id,
+            "observed_at": obs.observed_at,
+            "username": current.username,
+            "title": current.title,
+            "about": current.about,
+            "change": change,
+        },
+    )
+    result.source_changes.append(SourceChange(source_id, change, None, obs.reason))
+
+
+def _media_key(media: MediaHashes) -> str:
+    if media.sha256:
+        return media.sha256
+    return f"{media.kind}:{media.file_id or media.ordinal}"
+
+
+def content_hash(text_hash: str, media: Iterable[MediaHashes]) -> str:
+    """Version key of a sighting: normalized text plus the set of media hashes."""
+    keys = ",".join(sorted(_media_key(m) for m in media))
+    return hashlib.sha256(f"{text_hash}|{keys}".encode()).hexdigest()
+
+
+def _write_sightings(
+    conn: Connection,
+    source_id: int,
+    collector: CollectorKind,
+    by_id: dict[str, Post | PageSnapshot],
+    result: IngestResult,
+) -> None:
+    states = writes.load_item_states(conn, source_id, list(by_id), collector.value)
+    rows, hashes = [], {}
+    for platform_id, obs in by_id.items():
+        row = _item_row(source_id, platform_id, obs)
+        hashes[platform_id] = content_hash(row["text_sha256"], obs.media)
+        row["sightings"] = {collector.value: hashes[platform_id]}
+        rows.append(row)
+    ids = writes.upsert_items(conn, rows)
+
+    versions, sightings, new_content, media_new, media_fill, links = [], [], [], [], [], []
+    for row in rows:
+        platform_id = row["platform_id"]
+        obs, item_id, digest = by_id[platform_id], ids[platform_id], hashes[platform_id]
+        state = states.get(platform_id)
+        if state is not None:
+            if state.sighting_hash == digest:
+                continue
+            sightings.append((item_id, collector.value, digest))
+        if state is None or state.sighting_hash is not None:
+            version_no = 1 if state is None else state.version_count + 1
+            versions.append(_version_row(item_id, version_no, collector, digest, row, obs))
+            if state is None:
+                result.new_item_ids.append(item_id)
+            else:
+                result.changed_item_ids.append(item_id)
+                new_content.append(
+                    {
+                        "b_id": item_id,
+                        "b_text": row["text"],
+                        "b_sha": row["text_sha256"],
+                        "b_title": row["title"],
+                        "b_versions": version_no,
+                    }
+                )
+            target = media_new
+        else:
+            # A kind's first look at an item another kind already holds: its rendering must not
+            # replace what is stored (the preview's recompressed images are not the API's).
+            target = media_fill
+        target.extend(_media_row(item_id, m, obs.observed_at) for m in obs.media)
+        links.extend(
+            {"item_id": item_id, "url": link.url, "kind": link.kind.value, "target": link.target}
+            for link in obs.links
+            if len(link.url) <= MAX_LINK_URL
+        )
+    writes.apply_new_content(conn, new_content)
+    writes.insert_versions(conn, versions)
+    writes.record_sightings(conn, sightings)
+    writes.upsert_media(conn, media_new, overwrite=True)
+    writes.upsert_media(conn, media_fill, overwrite=False)
+    writes.insert_links(conn, links)
+    result.media_hashed += sum(
+        1 for m in (*media_new, *media_fill) if m["hash_status"] == HashStatus.HASHED.value
+    )
+
+
+def _item_row(source_id: int, platform_id: str, obs: Post | PageSnapshot) -> dict[str, Any]:
+    text = nfc(obs.text)
+    row: dict[str, Any] = {
+        "source_id": source_id,
+        "platform_id": platform_id,
+        "collected_at": obs.observed_at,
+        "last_seen_at": obs.observed_at,
+        "text": text,
+        "text_sha256": text_sha256(text),
+        "version_count": 1,
+        "message_id": None, "url": None, "posted_at": None, "edited_at": None,
+        "edited": False, "author": None, "title": None,
+        "views": None, "views_raw": None, "views_exact": False,
+        "forwards": None, "forwards_exact": False, "replies": None, "reactions": None,
+        "fwd_source_id": None, "fwd_username": None, "fwd_message_id": None,
+        "fwd_date": None, "fwd_name": None, "reply_to": None, "grouped_id": None,
+        "is_service": False, "etag": None, "last_modified": None,
+    }  # fmt: skip
+    if isinstance(obs, PageSnapshot):
+        row.update(url=obs.url, title=obs.title, etag=obs.etag, last_modified=obs.last_modified)
+        return row
+    row.update(
+        message_id=obs.message_id,
+        url=obs.url,
+        posted_at=obs.posted_at,
+        edited_at=obs.edited_at,
+        edited=obs.edited or obs.edited_at is not None,
+        author=obs.author,
+        replies=obs.replies.value if obs.replies else None,
+        reactions=dict(obs.reactions) if obs.reactions else None,
+        reply_to=obs.reply_to,
+        grouped_id=obs.grouped_id,
+        is_service=obs.is_service,
+    )
+    if obs.views is not None:
+        row.update(views=obs.views.value, views_raw=obs.views.raw, views_exact=obs.views.exact)
+    if obs.forwards is not None:
+        row.update(forwards=obs.forwards.value, forwards_exact=obs.forwards.exact)
+    if obs.fwd_from is not None:
+        fwd = obs.fwd_from
+        row.update(
+            fwd_source_id=fwd.source_id,
+            fwd_username=fwd.username,
+            fwd_message_id=fwd.platform_id,
+            fwd_date=fwd.date,
+            fwd_name=fwd.name,
+        )
+    return row
+
+
+def _version_row(
+    item_id: int,
+    version_no: int,
+    collector: CollectorKind,
+    digest: str,
+    row: dict[str, Any],
+    obs: Post | PageSnapshot,
+) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "version_no": version_no,
+        "collector": collector.value,
+        "content_hash": digest,
+        "text": row["text"],
+        "text_sha256": row["text_sha256"],
+        "media_hashes": sorted(_media_key(m) for m in obs.media),
+        "observed_at": obs.observed_at,
+        "edited_at": row.get("edited_at"),
+    }
+
+
+def _media_row(item_id: int, media: MediaHashes, observed_at: datetime) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "ordinal": media.ordinal,
+        "kind": media.kind,
+        "mime": media.mime,
+        "size": media.size,
+        "width": media.width,
+        "height": media.height,
+        "duration": media.duration,
+        "file_id": media.file_id,
+        "sha256": media.sha256,
+        "md5": media.md5,
+        "pdq": media.pdq,
+        "pdq_quality": media.pdq_quality,
+        "hash_status": media.hash_status.value,
+        "observed_at": observed_at,
+    }
