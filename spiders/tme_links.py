@@ -120,6 +120,10 @@ def _classify_tg_scheme(url: str, host: str, query: dict[str, list[str]]) -> Lin
     return None
 
 
+def is_username(text: str) -> bool:
+    return bool(_USERNAME.fullmatch(text)) and text.lower() not in _RESERVED
+
+
 def unique_links(links: Iterable[Link | None]) -> tuple[Link, ...]:
     """Links in first-seen order without repeats (a post often links the same room twice)."""
     seen: dict[Link, None] = {}

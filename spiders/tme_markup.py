@@ -136,18 +136,6 @@ def permalink_id(url: str | None, base: str) -> int | None:
     return parse_id(parts[2][-1])
 
 
-def permalink_name(url: str | None, base: str) -> str | None:
-    """The channel name in a permalink https://t.me/name/123 (or https://t.me/s/name/123)."""
-    resolved = absolute_url(url, base)
-    parts = split_url(resolved) if resolved else None
-    if not parts:
-        return None
-    segments = parts[2]
-    if len(segments) >= 3 and segments[0] == "s":
-        segments = segments[1:]
-    return segments[0] if len(segments) >= 2 else None
-
-
 def walk_elements(el: etree._Element) -> Iterator[etree._Element]:
     """Descendant elements in document order, skipping comments and processing instructions."""
     for node in el.iterdescendants():

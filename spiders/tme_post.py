@@ -25,7 +25,7 @@ from crawler.observations import (
     SourceKey,
 )
 from spiders.tme_counters import counter_or_none, parse_duration, parse_timestamp
-from spiders.tme_links import classify_link, unique_links
+from spiders.tme_links import classify_link, is_username, unique_links
 from spiders.tme_markup import (
     absolute_url,
     classes,
@@ -35,7 +35,6 @@ from spiders.tme_markup import (
     inside,
     parse_id,
     permalink_id,
-    permalink_name,
     split_url,
     style_url,
     walk_elements,
@@ -237,15 +236,24 @@ def _forward(el: etree._Element, page_url: str) -> ForwardRef | None:
     )
     if node is None:
         return None
-    # A forward from a hidden user is a <span> without href: only the display name is known.
-    href = node.get("href")
-    username = permalink_name(href, page_url) if href else None
     name = element_text(node).strip() or None
-    return ForwardRef(
-        username=username.lower() if username else None,
-        platform_id=permalink_id(href, page_url) if username else None,
-        name=name,
-    )
+    # A forward from a hidden user is a <span> without href: only the display name is known.
+    resolved = absolute_url(node.get("href"), page_url)
+    parts = split_url(resolved) if resolved else None
+    segments = parts[2] if parts else []
+    if segments[:1] == ["s"]:
+        segments = segments[1:]
+    if len(segments) >= 2 and segments[0] == "c":
+        # t.me/c/<id>/<msg>: a channel without a username, named by its bare id.
+        channel_id = parse_id(segments[1])
+        message_id = parse_id(segments[2]) if len(segments) > 2 else None
+        return ForwardRef(
+            source_id=str(channel_id) if channel_id else None, platform_id=message_id, name=name
+        )
+    if segments and is_username(segments[0]):
+        message_id = parse_id(segments[1]) if len(segments) > 1 else None
+        return ForwardRef(username=segments[0].lower(), platform_id=message_id, name=name)
+    return ForwardRef(name=name)
 
 
 def _reply_to(el: etree._Element, page_url: str) -> int | None:

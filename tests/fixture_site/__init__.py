@@ -2,7 +2,8 @@
 ordinary pages, images, robots.txt, redirects and faults, on 127.0.0.1 only.
 
 `model` says what the site holds, `render`/`pages` make the HTML, `images` the image bytes,
-`server` serves it all and records every request; `traps` is a channel with every trap.
+`server` serves it all and records every request; `traps` is a channel with every trap and
+`hostile` holds Hypothesis strategies for hostile preview-flavoured HTML.
 """
 
 from tests.fixture_site.model import (

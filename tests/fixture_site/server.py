@@ -141,7 +141,10 @@ class FixtureSite:
         self.stop()
 
     def release_slow(self) -> None:
-        """Let every held (slow) response complete now; safe from any thread."""
+        """Let every held (slow) response complete now, and later ones answer at once.
+
+        Safe to call from any thread; closing the site releases them too.
+        """
         if self._loop is not None and self._release is not None:
             self._loop.call_soon_threadsafe(self._release.set)
 

@@ -373,6 +373,42 @@ def test_stale_markup_is_detectable() -> None:
     assert empty.posts == () and not empty.has_message_markup
 
 
+def one_message(inner: str, view: str = "") -> str:
+    return (
+        '<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_'
+        f'message js-widget_message" data-post="Room/5" data-view="{view}">'
+        f'<div class="tgme_widget_message_bubble">{inner}</div></div></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("https://t.me/Origin_Room", ForwardRef(username="origin_room", name="O")),
+        ("https://t.me/c/1234567/89", ForwardRef(source_id="1234567", platform_id=89, name="O")),
+        ("https://t.me/+AbCdEf123456", ForwardRef(name="O")),
+    ],
+)
+def test_forward_link_shapes(href: str, expected: ForwardRef) -> None:
+    inner = (
+        '<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from '
+        f'<a class="tgme_widget_message_forwarded_from_name" href="{href}"><span>O</span></a></div>'
+    )
+    assert parse(one_message(inner)).posts[0].fwd_from == expected
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        "eyJjIjotMTAwMTIzNDU2Nzg5MH0=",  # padded
+        "eyJjIjoiLTEwMDEyMzQ1Njc4OTAifQ",  # "c" as a string
+        "eyJjIjotMTIzNDU2Nzg5MH0",  # plain negative id
+    ],
+)
+def test_data_view_variants(view: str) -> None:
+    assert parse(one_message("", view)).posts[0].source.platform_id == "1234567890"
+
+
 # -- counters and small parsers --------------------------------------------------------------
 
 
