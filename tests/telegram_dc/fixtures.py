@@ -1,0 +1,36 @@
+"""Pytest fixtures for tests that talk to the fake DC; import the ones a test module uses:
+
+from telegram_dc.fixtures import no_real_telegram, telegram_world, threaded_dc  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .guards import no_real_telegram as _guard
+from .server import FakeDC
+from .world import World
+
+
+@pytest.fixture
+def no_real_telegram() -> Iterator[list[Any]]:
+    """No connection may leave loopback, and Telethon's cached DC config starts empty."""
+    with _guard() as refused:
+        yield refused
+    assert refused == [], f"tried to reach the network: {refused}"
+
+
+@pytest.fixture
+def telegram_world() -> World:
+    return World()
+
+
+@pytest.fixture
+def threaded_dc(telegram_world: World, no_real_telegram: list[Any]) -> Iterator[FakeDC]:
+    """A FakeDC serving ``telegram_world`` from its own thread, for collectors that run their
+    own event loop or a subprocess."""
+    with FakeDC.start_in_thread(telegram_world) as dc:
+        yield dc
