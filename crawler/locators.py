@@ -43,10 +43,9 @@ _TELEGRAM_HOSTS = {"t.me", "telegram.me", "telegram.dog"}
 # Paths of t.me that are features, not channels; some are long enough to pass as usernames.
 RESERVED_PATHS = frozenset(
     {
-        "a", "addemoji", "addlist", "addpremium", "addstickers", "addtheme", "apps", "auth",
-        "bg", "blog", "boost", "c", "confirmphone", "contact", "dl", "faq", "giftcode", "invoice",
-        "iv", "joinchat", "k", "login", "m", "nft", "privacy", "proxy", "s", "setlanguage",
-        "share", "socks", "stickers", "telegram", "tos", "web", "z",
+        "a", "addemoji", "addlist", "addpremium", "addstickers", "addtheme", "auth", "bg",
+        "boost", "c", "confirmphone", "contact", "dl", "giftcode", "invoice", "iv", "joinchat",
+        "k", "login", "m", "nft", "proxy", "s", "setlanguage", "share", "socks", "z",
     }
 )  # fmt: skip
 _LOCALHOST_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}

@@ -182,9 +182,7 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def _reject_unknown_env() -> None:
-    known_sections = {
-        name: model.annotation for name, model in Settings.model_fields.items()
-    }
+    known_sections = {name: model.annotation for name, model in Settings.model_fields.items()}
     for var in sorted(os.environ):
         if not var.startswith(ENV_PREFIX) or var in _NON_SETTING_ENV:
             continue

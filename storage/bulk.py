@@ -48,9 +48,7 @@ def _postgres_sql(statement: Insert, table: Table) -> str:
             break
     conflict = values_and_rest[end + 1 :]
     names = head[head.index("(") + 1 : head.rindex(")")].split(", ")
-    arrays = ", ".join(
-        f"%({name})s::{table.c[name].type.compile(dialect=_PG)}[]" for name in names
-    )
+    arrays = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=_PG)}[]" for name in names)
     # Identifiers and types come from our own table metadata; values travel as parameters.
     return f"{head} SELECT * FROM unnest({arrays}){conflict}"  # noqa: S608
 

@@ -1,0 +1,85 @@
+"""`chanwatch items`: the investigator's query over collected metadata."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from crawler.cli.context import app_context
+from crawler.cli.output import print_csv, print_json, print_ndjson, print_table
+from crawler.errors import UserError
+from crawler.text import nfc
+from storage.item_queries import ItemFilter, find_items
+
+CSV_COLUMNS = (
+    "id", "source", "source_id", "platform_id", "url", "posted_at", "collected_at", "edited_at",
+    "deleted_at", "edited", "views", "views_raw", "forwards", "text", "text_sha256", "versions",
+    "reply_to", "grouped_id", "fwd_from", "media", "links",
+)  # fmt: skip
+
+
+class ItemFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    ndjson = "ndjson"
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UserError(f"{option}: not an ISO 8601 date or time: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def items(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="@username or site host.")] = None,
+    since: Annotated[str | None, typer.Option(help="Posted at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Posted before (ISO 8601).")] = None,
+    text: Annotated[str | None, typer.Option(help="Substring of the text (any length).")] = None,
+    hash_: Annotated[
+        str | None, typer.Option("--hash", help="SHA-256, MD5 or PDQ of media, or text SHA-256.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    output: Annotated[ItemFormat, typer.Option("--format")] = ItemFormat.table,
+) -> None:
+    """Query collected items, newest first."""
+    filters = ItemFilter(
+        source=source,
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
+        text=nfc(text) if text else None,
+        hash=hash_,
+        limit=limit,
+    )
+    with app_context(ctx).engine().connect() as conn:
+        records = find_items(conn, filters)
+    if output is ItemFormat.json:
+        print_json(records)
+    elif output is ItemFormat.ndjson:
+        print_ndjson(records)
+    elif output is ItemFormat.csv:
+        print_csv(CSV_COLUMNS, ([_cell(r[c]) for c in CSV_COLUMNS] for r in records))
+    else:
+        print_table(
+            ["posted", "source", "id", "views", "text", "media", "links"],
+            [
+                [r["posted_at"] or "-", r["source"], r["platform_id"], r["views_raw"] or r["views"],
+                 r["text"], len(r["media"]), len(r["links"])]
+                for r in records
+            ],
+        )  # fmt: skip
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value

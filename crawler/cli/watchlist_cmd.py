@@ -1,0 +1,161 @@
+"""`chanwatch watchlist …`: what staff ask chanwatch to watch."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crawler.cli.context import app_context
+from crawler.cli.output import print_json, print_table
+from crawler.errors import UserError
+from crawler.locators import normalize
+from crawler.watchlists import (
+    DEFAULT_LIST,
+    export_yaml,
+    format_interval,
+    parse_watchlist_yaml,
+    target_spec,
+)
+from storage import watchlist_store as store
+
+app = typer.Typer(
+    help="Add, remove, list, import and export watched targets.", no_args_is_help=True
+)
+
+
+class KindChoice(StrEnum):
+    telegram = "telegram"
+    tme_preview = "tme_preview"
+    web_page = "web_page"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    locator: Annotated[str, typer.Argument(help="@name, t.me link, t.me/s/ link or http(s) URL.")],
+    list_name: Annotated[str, typer.Option("--list", help="Watchlist name.")] = DEFAULT_LIST,
+    kind: Annotated[KindChoice | None, typer.Option(help="Override the inferred kind.")] = None,
+    interval: Annotated[str, typer.Option(help="How often to crawl: 90s, 30m, 6h, 1d.")] = "1h",
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Repeatable.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free text for reviewers.")] = None,
+) -> None:
+    """Watch LOCATOR. Adding what is already watched changes nothing."""
+    root = app_context(ctx)
+    spec = target_spec(
+        locator,
+        kind=kind.value if kind else None,
+        interval=interval,
+        tags=tag or [],
+        note=note,
+        allow_private=root.settings.net.allow_private_hosts,
+    )
+    with root.engine().begin() as conn:
+        added = store.add_target(conn, list_name, spec, added_by=_actor(), at=datetime.now(UTC))
+    where = f"{spec.kind} {spec.locator} in list {list_name!r}"
+    if spec.kind == "telegram_invite":
+        where += " (invite links are recorded for staff, never crawled: that would mean joining)"
+    typer.echo(f"added {where}" if added else f"already watched: {where}")
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    locator: Annotated[str, typer.Argument()],
+    list_name: Annotated[str | None, typer.Option("--list", help="Only from this list.")] = None,
+    kind: Annotated[KindChoice | None, typer.Option(help="Only this kind.")] = None,
+) -> None:
+    """Stop watching LOCATOR (in every list unless --list is given)."""
+    root = app_context(ctx)
+    normalized = normalize(locator, None, root.settings.net.allow_private_hosts)
+    with root.engine().begin() as conn:
+        removed = store.remove_targets(
+            conn, normalized.value, list_name=list_name, kind=kind.value if kind else None
+        )
+    if not removed:
+        raise UserError(f"not watched: {normalized.value}")
+    typer.echo(f"removed {removed} target{'s' if removed != 1 else ''} for {normalized.value}")
+
+
+@app.command("list")
+def list_targets(
+    ctx: typer.Context,
+    list_name: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+    output: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """Show watched targets with their canonical locators and last status."""
+    with app_context(ctx).engine().connect() as conn:
+        rows = store.list_targets(conn, list_name=list_name)
+    if output is ListFormat.json:
+        print_json([_target_json(row) for row in rows])
+        return
+    print_table(
+        ["list", "kind", "locator", "interval", "tags", "enabled", "last status", "note"],
+        [
+            [r.watchlist, r.kind, r.locator, format_interval(r.interval_s), ",".join(r.tags),
+             "yes" if r.enabled else "no", r.last_status or "-", r.note or ""]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+def _target_json(row: store.TargetRow) -> dict[str, object]:
+    data = asdict(row)
+    data["interval"] = format_interval(row.interval_s)
+    for key in ("added_at", "next_due_at", "last_run_at"):
+        value = data[key]
+        data[key] = value.isoformat().replace("+00:00", "Z") if value else None
+    return data
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A watchlist YAML file.")],
+) -> None:
+    """Import a watchlist file atomically: one bad entry and nothing is imported."""
+    root = app_context(ctx)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    entries = parse_watchlist_yaml(text, root.settings.net.allow_private_hosts)
+    now, actor = datetime.now(UTC), _actor()
+    added = 0
+    with root.engine().begin() as conn:
+        for entry in entries:
+            added += store.add_target(
+                conn, entry.list_name, entry.spec, added_by=actor, at=now,
+                description=entry.description,
+            )  # fmt: skip
+    typer.echo(f"imported {added} new target(s), {len(entries) - added} already watched")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    list_name: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
+) -> None:
+    """Print watchlists as YAML that `watchlist import` reads back."""
+    with app_context(ctx).engine().connect() as conn:
+        rows = store.list_targets(conn, list_name=list_name)
+        descriptions = {name: desc for name, desc, _count in store.list_names(conn)}
+    sys.stdout.write(export_yaml(rows, descriptions))

@@ -1,0 +1,215 @@
+"""Watchlist files: YAML in (validated whole before anything is written), YAML out.
+
+The format (see config/watchlists/example.yaml) is re-importable from `watchlist export`:
+
+    watchlists:
+      - name: public-news
+        description: …
+        targets:
+          - locator: "@durov"
+            kind: telegram          # optional; inferred from the locator
+            interval: 30m           # optional; s, m, h, d
+            tags: [news]
+            note: …
+            priority: 0
+            enabled: true
+            options: {}             # collector settings, read by later collectors
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from crawler.errors import UserError
+from crawler.locators import normalize
+from storage.watchlist_store import TargetRow, TargetSpec
+
+DEFAULT_LIST = "default"
+DEFAULT_INTERVAL_S = 3600
+MIN_INTERVAL_S = 60
+_INTERVAL = re.compile(r"(\d+)\s*([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_TARGET_KEYS = {"locator", "kind", "interval", "tags", "note", "priority", "enabled", "options"}
+_LIST_KEYS = {"name", "description", "targets"}
+
+
+class WatchlistFileError(UserError):
+    """A watchlist file with bad entries; carries every problem, each with its line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} bad entr{'y' if len(problems) == 1 else 'ies'}")
+
+
+def parse_interval(value: str | int) -> int:
+    """Seconds for "30m", "2h", "1d", "90s" or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise UserError(f"invalid interval {value!r}")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _INTERVAL.fullmatch(str(value).strip().lower())
+        if match is None:
+            raise UserError(f"invalid interval {value!r}: use e.g. 90s, 30m, 6h, 1d")
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < MIN_INTERVAL_S:
+        raise UserError(f"interval {value!r} is shorter than {MIN_INTERVAL_S}s")
+    return seconds
+
+
+def format_interval(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def target_spec(
+    locator: str,
+    *,
+    kind: str | None = None,
+    interval: str | int | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+    note: str | None = None,
+    priority: int = 0,
+    enabled: bool = True,
+    options: dict[str, Any] | None = None,
+    allow_private: tuple[str, ...] = (),
+) -> TargetSpec:
+    """Validate and normalize one target; raises UserError with one clear message."""
+    normalized = normalize(locator, kind, allow_private)
+    clean_tags = tuple(sorted({str(tag).strip() for tag in tags if str(tag).strip()}))
+    return TargetSpec(
+        kind=normalized.kind.value,
+        locator=normalized.value,
+        interval_s=DEFAULT_INTERVAL_S if interval is None else parse_interval(interval),
+        tags=clean_tags,
+        note=note,
+        options=dict(options or {}),
+        priority=priority,
+        enabled=enabled,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportEntry:
+    list_name: str
+    description: str | None
+    spec: TargetSpec
+    line: int
+
+
+def parse_watchlist_yaml(text: str, allow_private: tuple[str, ...] = ()) -> list[ImportEntry]:
+    """Every entry of a watchlist file, or WatchlistFileError naming every bad one by line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise WatchlistFileError([f"{where}not valid YAML ({problem})"]) from None
+    problems: list[str] = []
+    entries: list[ImportEntry] = []
+    lists = _mapping_value(root, "watchlists")
+    if not isinstance(lists, yaml.SequenceNode):
+        line = root.start_mark.line + 1 if root is not None else 1
+        raise WatchlistFileError([f"line {line}: expected a top-level 'watchlists:' list"])
+    for list_node in lists.value:
+        line = list_node.start_mark.line + 1
+        data = _construct(list_node)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            problems.append(f"line {line}: a watchlist needs a 'name'")
+            continue
+        unknown = set(data) - _LIST_KEYS
+        if unknown:
+            problems.append(f"line {line}: unknown watchlist keys {sorted(unknown)}")
+            continue
+        targets = _mapping_value(list_node, "targets")
+        target_nodes = targets.value if isinstance(targets, yaml.SequenceNode) else []
+        if targets is not None and not isinstance(targets, yaml.SequenceNode):
+            problems.append(f"line {line}: 'targets' must be a list")
+        for node in target_nodes:
+            try:
+                spec = _target_from(_construct(node), allow_private)
+            except UserError as exc:
+                problems.append(f"line {node.start_mark.line + 1}: {exc}")
+                continue
+            line = node.start_mark.line + 1
+            entries.append(ImportEntry(data["name"], data.get("description"), spec, line))
+    if problems:
+        raise WatchlistFileError(problems)
+    return entries
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value_node
+    return None
+
+
+def _construct(node: yaml.Node) -> Any:
+    return yaml.SafeLoader("").construct_document(node)
+
+
+def _target_from(data: Any, allow_private: tuple[str, ...]) -> TargetSpec:
+    if isinstance(data, str):
+        data = {"locator": data}
+    if not isinstance(data, dict) or not isinstance(data.get("locator"), str):
+        raise UserError("a target needs a 'locator' string")
+    unknown = set(data) - _TARGET_KEYS
+    if unknown:
+        raise UserError(f"unknown target keys {sorted(unknown)}")
+    tags = data.get("tags") or []
+    options = data.get("options") or {}
+    if not isinstance(tags, list) or not isinstance(options, dict):
+        raise UserError("'tags' must be a list and 'options' a mapping")
+    priority, enabled = data.get("priority", 0), data.get("enabled", True)
+    if isinstance(priority, bool) or not isinstance(priority, int) or not isinstance(enabled, bool):
+        raise UserError("'priority' must be an integer and 'enabled' true or false")
+    note = data.get("note")
+    return target_spec(
+        data["locator"],
+        kind=data.get("kind"),
+        interval=data.get("interval"),
+        tags=tags,
+        note=None if note is None else str(note),
+        priority=priority,
+        enabled=enabled,
+        options=options,
+        allow_private=allow_private,
+    )
+
+
+def export_yaml(rows: list[TargetRow], descriptions: dict[str, str | None]) -> str:
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        target: dict[str, Any] = {
+            "locator": row.locator,
+            "kind": row.kind,
+            "interval": format_interval(row.interval_s),
+        }
+        if row.tags:
+            target["tags"] = list(row.tags)
+        if row.note:
+            target["note"] = row.note
+        if row.priority:
+            target["priority"] = row.priority
+        if not row.enabled:
+            target["enabled"] = False
+        if row.options:
+            target["options"] = row.options
+        lists.setdefault(row.watchlist, []).append(target)
+    exported = []
+    for name, targets in lists.items():
+        entry: dict[str, Any] = {"name": name}
+        if descriptions.get(name):
+            entry["description"] = descriptions[name]
+        exported.append({**entry, "targets": targets})
+    return yaml.safe_dump({"watchlists": exported}, allow_unicode=True, sort_keys=False)

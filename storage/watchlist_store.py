@@ -1,0 +1,188 @@
+"""Watchlists and targets: the narrow interface the CLI, the importer and the scheduler use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+
+from storage.models import Target, Watchlist
+
+_targets = Target.__table__
+_lists = Watchlist.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """A validated target as staff asked for it."""
+
+    kind: str
+    locator: str
+    interval_s: int
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRow:
+    id: int
+    watchlist: str
+    kind: str
+    locator: str
+    interval_s: int
+    tags: list[str]
+    note: str | None
+    options: dict[str, Any]
+    priority: int
+    enabled: bool
+    added_by: str | None
+    added_at: datetime
+    next_due_at: datetime | None
+    last_run_at: datetime | None
+    last_status: str | None
+    consecutive_failures: int
+
+
+_ROW_COLUMNS = (
+    "kind", "locator", "interval_s", "tags", "note", "options", "priority", "enabled",
+    "added_by", "added_at", "next_due_at", "last_run_at", "last_status", "consecutive_failures",
+)  # fmt: skip
+
+
+def watchlist_id(
+    conn: Connection, name: str, *, create: bool, at: datetime, description: str | None = None
+) -> int | None:
+    found = conn.execute(select(_lists.c.id).where(_lists.c.name == name)).scalar()
+    if found is not None:
+        if description:
+            conn.execute(update(_lists).where(_lists.c.id == found).values(description=description))
+        return found
+    if not create:
+        return None
+    return conn.execute(
+        _lists.insert()
+        .values(name=name, description=description, created_at=at)
+        .returning(_lists.c.id)
+    ).scalar_one()
+
+
+def add_target(
+    conn: Connection,
+    list_name: str,
+    spec: TargetSpec,
+    *,
+    added_by: str | None,
+    at: datetime,
+    description: str | None = None,
+) -> bool:
+    """Add `spec` to the list; False (and nothing changed) when it is already watched there."""
+    list_id = watchlist_id(conn, list_name, create=True, at=at, description=description)
+    exists = conn.execute(
+        select(_targets.c.id).where(
+            _targets.c.watchlist_id == list_id,
+            _targets.c.kind == spec.kind,
+            _targets.c.locator == spec.locator,
+        )
+    ).scalar()
+    if exists is not None:
+        return False
+    conn.execute(
+        _targets.insert().values(
+            watchlist_id=list_id,
+            kind=spec.kind,
+            locator=spec.locator,
+            interval_s=spec.interval_s,
+            tags=list(spec.tags),
+            note=spec.note,
+            options=spec.options,
+            priority=spec.priority,
+            enabled=spec.enabled,
+            added_by=added_by,
+            added_at=at,
+            next_due_at=at,
+        )
+    )
+    return True
+
+
+def remove_targets(
+    conn: Connection, locator: str, *, list_name: str | None = None, kind: str | None = None
+) -> int:
+    conditions = [_targets.c.locator == locator]
+    if kind is not None:
+        conditions.append(_targets.c.kind == kind)
+    if list_name is not None:
+        conditions.append(
+            _targets.c.watchlist_id.in_(select(_lists.c.id).where(_lists.c.name == list_name))
+        )
+    return conn.execute(delete(_targets).where(and_(*conditions))).rowcount
+
+
+def list_targets(
+    conn: Connection,
+    *,
+    list_name: str | None = None,
+    locator: str | None = None,
+    kinds: Sequence[str] | None = None,
+    due_at: datetime | None = None,
+) -> list[TargetRow]:
+    """Targets, by list then locator; `due_at` keeps enabled targets due at that time."""
+    columns = [_targets.c[name] for name in _ROW_COLUMNS]
+    query = select(_targets.c.id, _lists.c.name, *columns).join(
+        _lists, _lists.c.id == _targets.c.watchlist_id
+    )
+    if list_name is not None:
+        query = query.where(_lists.c.name == list_name)
+    if locator is not None:
+        query = query.where(_targets.c.locator == locator)
+    if kinds is not None:
+        query = query.where(_targets.c.kind.in_(list(kinds)))
+    if due_at is not None:
+        query = query.where(
+            _targets.c.enabled,
+            or_(_targets.c.next_due_at.is_(None), _targets.c.next_due_at <= due_at),
+        )
+    query = query.order_by(
+        _lists.c.name, _targets.c.priority.desc(), _targets.c.locator, _targets.c.kind
+    )
+    return [TargetRow(*row) for row in conn.execute(query)]
+
+
+def list_names(conn: Connection) -> list[tuple[str, str | None, int]]:
+    """(name, description, target count) of every watchlist."""
+    count = func.count(_targets.c.id)
+    query = (
+        select(_lists.c.name, _lists.c.description, count)
+        .select_from(_lists.outerjoin(_targets, _targets.c.watchlist_id == _lists.c.id))
+        .group_by(_lists.c.id, _lists.c.name, _lists.c.description)
+        .order_by(_lists.c.name)
+    )
+    return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+def record_target_run(
+    conn: Connection,
+    target_id: int,
+    *,
+    status: str,
+    failed: bool,
+    error: str | None,
+    at: datetime,
+    next_due_at: datetime,
+) -> None:
+    values: dict[str, Any] = {
+        "last_run_at": at,
+        "last_status": status,
+        "last_error": error,
+        "next_due_at": next_due_at,
+        "consecutive_failures": _targets.c.consecutive_failures + 1 if failed else 0,
+    }
+    if not failed:
+        values["last_success_at"] = at
+    conn.execute(update(_targets).where(_targets.c.id == target_id).values(**values))
