@@ -1,0 +1,224 @@
+"""The `chanwatch` command end to end on SQLite and PostgreSQL: watchlists, items, crawl, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from crawler.cli.main import run
+from crawler.ingest import ingest
+from crawler.observations import LinkKind
+from tests.factories import T0, link, photo, post
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> Cli:
+    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+def _one_error_line(result: Result) -> str:
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("chanwatch: error: ")
+    return lines[0]
+
+
+def test_adding_normalizes_the_locator_and_a_repeat_is_a_no_op(cli: Cli) -> None:
+    first = cli("watchlist", "add", "https://t.me/Example_News/123", "--tag", "news")
+    again = cli("watchlist", "add", "@example_news", "--tag", "news")
+    listed = json.loads(cli("watchlist", "list", "--format", "json").out)
+
+    assert first.code == 0 and "added telegram @example_news" in first.out
+    assert again.code == 0 and "already watched" in again.out
+    assert [(t["kind"], t["locator"], t["tags"]) for t in listed] == [
+        ("telegram", "@example_news", ["news"])
+    ]
+
+
+def test_preview_links_and_web_pages_get_their_kinds(cli: Cli) -> None:
+    cli("watchlist", "add", "https://t.me/s/Example_News", "--interval", "30m")
+    cli("watchlist", "add", "HTTPS://Example.ORG:443/path#frag", "--list", "pages")
+    cli("watchlist", "add", "t.me/joinchat/AbCdEf_12")
+    listed = {(t["kind"], t["locator"], t["interval"], t["watchlist"])
+              for t in json.loads(cli("watchlist", "list", "--format", "json").out)}  # fmt: skip
+    assert listed == {
+        ("tme_preview", "@example_news", "30m", "default"),
+        ("web_page", "https://example.org/path", "1h", "pages"),
+        ("telegram_invite", "https://t.me/+AbCdEf_12", "1h", "default"),
+    }
+
+
+@pytest.mark.parametrize(
+    "locator",
+    ["t.me/+15551234567", "https://t.me/c/1234/5", "http://127.1/", "ftp://example.org/",
+     "http://user:pw@example.org/", "http://[::ffff:10.0.0.1]/", "ab"],
+)  # fmt: skip
+def test_refused_locators_exit_2_with_one_line_and_write_nothing(cli: Cli, locator: str) -> None:
+    result = cli("watchlist", "add", locator)
+    assert result.code == 2
+    _one_error_line(result)
+    assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
+
+
+def test_remove_stops_watching_and_unknown_targets_are_an_error(cli: Cli) -> None:
+    cli("watchlist", "add", "@example_news")
+    assert cli("watchlist", "remove", "t.me/example_news").code == 0
+    assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
+    assert cli("watchlist", "remove", "@example_news").code == 2
+
+
+def test_import_is_atomic_and_names_every_bad_entry_by_line(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "watchlists:\n"
+        "  - name: rooms\n"
+        "    targets:\n"
+        "      - locator: '@good_channel'\n"
+        "      - locator: http://10.0.0.8/\n"
+        "      - locator: '@ok_channel'\n"
+        "        interval: 5x\n"
+        "      - locator: t.me/+4912345\n",
+        encoding="utf-8",
+    )
+    result = cli("watchlist", "import", str(bad))
+    errors = result.err.strip().splitlines()
+    assert result.code == 2
+    assert [e.split(":")[2].strip() for e in errors] == ["line 5", "line 6", "line 8"]
+    assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
+
+
+def test_export_is_reimportable(cli: Cli, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "watchlists" / "example.yaml"
+    assert cli("watchlist", "import", str(example)).code == 0
+    before = json.loads(cli("watchlist", "list", "--format", "json").out)
+    exported = cli("watchlist", "export").out
+    for target in before:
+        assert cli("watchlist", "remove", target["locator"]).code == 0
+    (tmp_path / "round.yaml").write_text(exported, encoding="utf-8")
+    assert cli("watchlist", "import", str(tmp_path / "round.yaml")).code == 0
+    after = json.loads(cli("watchlist", "list", "--format", "json").out)
+    keys = ("watchlist", "kind", "locator", "interval", "tags", "note", "options", "enabled")
+    assert [{k: t[k] for k in keys} for t in after] == [{k: t[k] for k in keys} for t in before]
+
+
+def test_items_json_follows_the_contract(cli: Cli, engine: Engine) -> None:
+    ingest(engine, [
+        post(1, "older", posted_at=T0),
+        post(2, "지인능욕 링크", media=(photo(),), edited=True,
+             links=(link("https://t.me/room_two", LinkKind.CHANNEL, "room_two"),)),
+    ])  # fmt: skip
+    result = cli("items", "--format", "json", "--source", "@Example_News")
+    records = json.loads(result.out)
+
+    assert result.code == 0
+    assert [r["platform_id"] for r in records] == [2, 1]
+    newest = records[0]
+    assert {
+        "id", "source", "source_id", "platform_id", "url", "posted_at", "collected_at",
+        "edited_at", "deleted_at", "edited", "views", "forwards", "views_raw", "text",
+        "text_sha256", "versions", "fwd_from", "reply_to", "grouped_id", "media", "links",
+    } <= set(newest)  # fmt: skip
+    assert newest["source"] == "@example_news" and newest["source_id"] == "1234567890"
+    assert newest["posted_at"].endswith("Z") and newest["edited"] is True
+    assert newest["media"][0]["hash_status"] == "hashed"
+    assert newest["links"] == [
+        {"url": "https://t.me/room_two", "kind": "channel", "target": "room_two"}
+    ]
+    by_hash = json.loads(cli("items", "--format", "json", "--hash", "AB" * 32).out)
+    assert [r["platform_id"] for r in by_hash] == [2]
+    window = cli("items", "--format", "json", "--since", "2024-08-26T12:01:00Z",
+                 "--until", "2024-08-26T12:03:00+00:00")  # fmt: skip
+    assert [r["platform_id"] for r in json.loads(window.out)] == [2]
+    assert json.loads(cli("items", "--format", "json", "--text", "능욕").out)[0]["platform_id"] == 2
+
+
+def test_hostile_text_is_neutralized_in_tables_and_csv(cli: Cli, engine: Engine) -> None:
+    hostile = "=HYPERLINK(\"http://evil\")\u202e[bold red]fake[/]\x1b[31m"
+    ingest(engine, [post(1, hostile)])
+
+    table = cli("items").out
+    assert "\u202e" not in table and "\x1b" not in table
+    assert "[bold red]fake[/]" in table
+
+    rows = list(csv.DictReader(io.StringIO(cli("items", "--format", "csv").out)))
+    assert rows[0]["text"].startswith("'=HYPERLINK")
+    ndjson = [json.loads(line) for line in cli("items", "--format", "ndjson").out.splitlines()]
+    assert ndjson[0]["text"] == hostile
+
+
+def test_bad_query_input_is_one_line_and_exit_2(cli: Cli) -> None:
+    _one_error_line(bad := cli("items", "--since", "yesterday"))
+    assert bad.code == 2
+    assert cli("items", "--format", "xml").code == 2
+
+
+def test_crawl_once_reports_why_targets_could_not_run(cli: Cli) -> None:
+    cli("watchlist", "add", "@example_news")
+    cli("watchlist", "add", "https://example.org/")
+    cli("watchlist", "add", "t.me/+InviteOnly")
+    result = cli("crawl", "--once")
+
+    assert result.code == 0
+    assert "no_account" in result.out and "no_collector" in result.out
+    assert "InviteOnly" not in result.out
+    statuses = {t["locator"]: t["last_status"]
+                for t in json.loads(cli("watchlist", "list", "--format", "json").out)}  # fmt: skip
+    assert statuses == {
+        "@example_news": "no_account",
+        "https://example.org/": "no_collector",
+        "https://t.me/+InviteOnly": None,
+    }
+    assert cli("crawl", "--once", "--target", "@not_watched").code == 2
+
+
+def test_unknown_setting_is_one_line_naming_it(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[media]\nmax_bites = 5\n", encoding="utf-8")
+    result = cli("--config", str(tmp_path / "bad.toml"), "watchlist", "list")
+    assert result.code == 2
+    assert "media.max_bites" in _one_error_line(result)
+
+
+def test_init_writes_settings_from_the_example_and_migrates_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    assert run(["watchlist", "list"]) == 2  # no schema yet: a clear error, not a traceback
+    assert run(["init"]) == 0
+    settings = (tmp_path / "chanwatch.toml").read_text(encoding="utf-8")
+    assert (tmp_path / "chanwatch.db").is_file()
+    assert run(["init"]) == 0
+    assert (tmp_path / "chanwatch.toml").read_text(encoding="utf-8") == settings
+    assert run(["watchlist", "add", "@example_news"]) == 0
