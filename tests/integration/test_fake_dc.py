@@ -28,11 +28,11 @@ from telethon.network.connection import (
 )
 from telethon.sessions import StringSession
 
-from tests.telegram_dc import FakeDC, RealNetworkAccessError, World, no_real_telegram
-from tests.telegram_dc.fixtures import no_real_telegram as no_real_telegram_fixture  # noqa: F401
+from tests.telegram_dc import FakeDC, RealNetworkAccessError, World, guards
+from tests.telegram_dc.fixtures import no_real_telegram  # noqa: F401  (a fixture)
 from tests.telegram_dc.handshake import DH_PRIME, KeyExchange, server_rsa_key
 
-pytestmark = pytest.mark.usefixtures("no_real_telegram_fixture")
+pytestmark = pytest.mark.usefixtures("no_real_telegram")
 
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
@@ -114,7 +114,8 @@ def test_short_shared_secret_gives_the_same_key_on_both_sides(monkeypatch: Any) 
             return os.urandom(n)
         g_a = pow(3, kex.a, DH_PRIME)
         while True:  # about 256 tries until the shared secret has a leading zero byte
-            b = int.from_bytes(os.urandom(256), "big")
+            # A 64-bit exponent keeps each try cheap; g^b still spans the whole group.
+            b = int.from_bytes(os.urandom(8), "big")
             if pow(g_a, b, DH_PRIME).bit_length() <= 2040:
                 return b.to_bytes(256, "big")
 
@@ -132,7 +133,8 @@ def test_string_session_with_pre_shared_key(connection: type) -> None:
     world = World()
 
     async def body(dc: FakeDC) -> None:
-        client = client_for(dc.string_session(key), connection=connection)
+        # With updates on, Telethon sends a bare ping (answered by a pong, no rpc_result).
+        client = client_for(dc.string_session(key), connection=connection, receive_updates=True)
         await client.connect()
         me = await client.get_me()
         assert me.id == world.me.id and me.is_self
@@ -142,6 +144,7 @@ def test_string_session_with_pre_shared_key(connection: type) -> None:
 
     dc = run_with_dc(world, body)
     assert {c.auth_key_id for c in dc.calls()} == {AuthKey(key).key_id}
+    assert {c.init.api_id for c in dc.calls()} == {API_ID}
 
 
 def test_unknown_auth_key_is_refused() -> None:
@@ -222,11 +225,13 @@ def test_iter_messages_paginates_over_holes() -> None:
     expected = sorted([*ids, 300], reverse=True)
 
     async def body(client: TelegramClient, dc: FakeDC) -> None:
-        assert [m.id async for m in client.iter_messages("@newsroom")] == expected
-        newest_first = [m.id async for m in client.iter_messages("@newsroom", reverse=True)]
-        assert newest_first == sorted(expected)
-        window = [m.id async for m in client.iter_messages("@newsroom", min_id=50, max_id=130)]
-        assert window == [i for i in expected if 50 < i < 130]
+        # wait_time=0: unbounded iterations otherwise pause Telethon 1 s between chunks.
+        newest_first = client.iter_messages("@newsroom", wait_time=0)
+        assert [m.id async for m in newest_first] == expected
+        oldest_first = client.iter_messages("@newsroom", reverse=True, wait_time=0)
+        assert [m.id async for m in oldest_first] == sorted(expected)
+        window = client.iter_messages("@newsroom", min_id=50, max_id=130, wait_time=0)
+        assert [m.id async for m in window] == [i for i in expected if 50 < i < 130]
 
     dc = run_client(world, body)
     assert len(dc.calls("messages.getHistory", channel_id=channel.id)) >= 6
@@ -454,7 +459,7 @@ def test_guard_refuses_real_addresses_and_clears_telethon_state() -> None:
     # The module-wide fixture already guards this test; a nested guard must behave the same.
     before = telegrambaseclient.DEFAULT_PORT
     TelegramClient._config = "stale config"  # type: ignore[assignment]
-    with no_real_telegram(default_port=4444) as refused:
+    with guards.no_real_telegram(default_port=4444) as refused:
         assert TelegramClient._config is None
         assert telegrambaseclient.DEFAULT_IPV4_IP == "127.0.0.1"
         assert telegrambaseclient.DEFAULT_PORT == 4444
@@ -467,7 +472,7 @@ def test_guard_refuses_real_addresses_and_clears_telethon_state() -> None:
 def test_session_without_address_falls_back_to_the_fake() -> None:
     async def main() -> None:
         async with FakeDC(World()) as dc:
-            with no_real_telegram(default_port=dc.port):
+            with guards.no_real_telegram(default_port=dc.port):
                 client = client_for(StringSession())
                 await client.connect()
                 assert client.session.server_address == "127.0.0.1"

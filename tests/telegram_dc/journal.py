@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from telethon.tl import functions
 from telethon.tl.tlobject import TLRequest
 
 
@@ -28,6 +29,8 @@ class Call:
     channel_id: int | None
     # The account the auth key was signed in as, None while unauthorised.
     user_id: int | None
+    # The connection's initConnection (api_id, device_model, app_version...), if it sent one.
+    init: functions.InitConnectionRequest | None = None
 
 
 class Journal:

@@ -19,10 +19,11 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 from telethon.tl.tlobject import TLRequest
 
+from . import account_methods, methods  # noqa: F401  (importing registers the handlers)
 from .connection import KeyInfo, MTProtoConnection, SessionState, serve_connection
 from .handshake import server_rsa_key
 from .journal import Call, Journal
-from .methods import Methods
+from .rpc import Methods
 from .world import Account, World
 
 HOST = "127.0.0.1"

@@ -12,6 +12,7 @@ import itertools
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from telethon.tl import types
 
@@ -19,7 +20,16 @@ UTC = dt.UTC
 # Telegram's own rule for public usernames; anything else answers USERNAME_INVALID.
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,30}[a-zA-Z0-9]$")
 # Error codes Telegram uses for the errors tests schedule (unknown names default to 400).
-ERROR_CODES = {"FLOOD_WAIT": 420, "AUTH_KEY_UNREGISTERED": 401, "SESSION_REVOKED": 401}
+ERROR_CODES = {
+    "FLOOD_WAIT": 420,
+    "FLOOD_PREMIUM_WAIT": 420,
+    "SLOWMODE_WAIT": 420,
+    "AUTH_KEY_UNREGISTERED": 401,
+    "SESSION_REVOKED": 401,
+    "USER_DEACTIVATED_BAN": 401,
+    "RPC_CALL_FAIL": 500,
+    "INTERNAL": 500,
+}
 
 # (kind, object id, thumb size): "photo"/"document" and "" for a document's main file.
 FileKey = tuple[str, int, str]
@@ -123,12 +133,14 @@ class ErrorRule:
     times: int = 1
     channel_id: int | None = None
     username: str | None = None
+    error_code: int | None = None
     seen: int = 0
 
     @property
     def code(self) -> int:
-        prefix = re.sub(r"_\d+$", "", self.error)
-        return ERROR_CODES.get(prefix, 400)
+        if self.error_code is not None:
+            return self.error_code
+        return ERROR_CODES.get(re.sub(r"_\d+$", "", self.error), 400)
 
 
 class World:
@@ -158,17 +170,45 @@ class World:
             self.accounts[phone] = account
             return account
 
-    def add_channel(self, username: str | None, title: str = "", **fields: object) -> Channel:
-        """Create a channel; re-using a removed channel's username gives a new id and hash."""
+    def add_channel(
+        self,
+        username: str | None,
+        title: str = "",
+        *,
+        channel_id: int | None = None,
+        access_hash: int | None = None,
+        about: str = "",
+        participants_count: int = 0,
+        verified: bool = False,
+        scam: bool = False,
+        fake: bool = False,
+        restricted: bool = False,
+        megagroup: bool = False,
+        linked_chat_id: int | None = None,
+        date: dt.datetime | None = None,
+        private: bool = False,
+    ) -> Channel:
+        """Create a channel; re-using a removed channel's username gives a new id and hash,
+        as when a channel is deleted and someone registers the name again."""
         with self.lock:
-            channel_id = int(fields.pop("id", self.next_id()))  # type: ignore[call-overload]
+            channel_id = channel_id or self.next_id()
             channel = Channel(
                 id=channel_id,
-                access_hash=int(fields.pop("access_hash", channel_id * 104729)),  # type: ignore[call-overload]
+                access_hash=access_hash or channel_id * 104729,
                 username=username,
-                title=title or (username or f"channel {channel_id}"),
-                **fields,  # type: ignore[arg-type]
+                title=title or username or f"channel {channel_id}",
+                about=about,
+                participants_count=participants_count,
+                verified=verified,
+                scam=scam,
+                fake=fake,
+                restricted=restricted,
+                megagroup=megagroup,
+                linked_chat_id=linked_chat_id,
+                private=private,
             )
+            if date is not None:
+                channel.date = date
             self.channels[channel.id] = channel
             return channel
 
@@ -194,7 +234,7 @@ class World:
         date: dt.datetime | None = None,
         views: int | None = 0,
         forwards: int = 0,
-        **fields: object,
+        **fields: Any,
     ) -> types.Message:
         """Add a post; ``fields`` are any other ``types.Message`` fields (entities, media,
         fwd_from, reply_to, grouped_id, edit_date, post_author...)."""
@@ -207,20 +247,20 @@ class World:
             # Telegram sends views and forwards together or not at all (one TL flag).
             views=views,
             forwards=None if views is None else forwards,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
         return self._store(channel, message)
 
     def add_service(
-        self, channel: Channel, msg_id: int, action: types.TypeMessageAction, **fields: object
+        self, channel: Channel, msg_id: int, action: types.TypeMessageAction, **fields: Any
     ) -> types.MessageService:
         message = types.MessageService(
             id=msg_id,
             peer_id=types.PeerChannel(channel.id),
-            date=fields.pop("date", channel.date + dt.timedelta(minutes=msg_id)),  # type: ignore[arg-type]
+            date=fields.pop("date", channel.date + dt.timedelta(minutes=msg_id)),
             action=action,
             post=not channel.megagroup,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
         return self._store(channel, message)
 
@@ -239,7 +279,7 @@ class World:
         *,
         thumb: bytes | None = None,
         size: tuple[int, int] = (1280, 720),
-        **fields: object,
+        **fields: Any,
     ) -> types.Message:
         """A photo post; the largest size ('y') serves ``jpeg``, an optional 'm' ``thumb``."""
         with self.lock:
@@ -272,7 +312,7 @@ class World:
         attributes: list[types.TypeDocumentAttribute] | None = None,
         thumb: bytes | None = None,
         video_thumb: bytes | None = None,
-        **fields: object,
+        **fields: Any,
     ) -> types.Message:
         """A document post (video, image file, anything); thumbs are served by size type."""
         with self.lock:
@@ -303,10 +343,10 @@ class World:
             return self.add_message(channel, msg_id, caption, media=media, **fields)
 
     def add_video(
-        self, channel: Channel, msg_id: int, data: bytes, *, duration: float = 5.0, **kw: object
+        self, channel: Channel, msg_id: int, data: bytes, *, duration: float = 5.0, **kw: Any
     ) -> types.Message:
         video = types.DocumentAttributeVideo(duration=duration, w=1280, h=720)
-        return self.add_document(channel, msg_id, data, "video/mp4", attributes=[video], **kw)  # type: ignore[arg-type]
+        return self.add_document(channel, msg_id, data, "video/mp4", attributes=[video], **kw)
 
     def edit_message(
         self, channel: Channel, msg_id: int, text: str, edit_date: dt.datetime
@@ -339,10 +379,14 @@ class World:
         times: int = 1,
         channel: Channel | None = None,
         username: str | None = None,
+        code: int | None = None,
     ) -> ErrorRule:
-        """E.g. ``schedule_error("messages.getHistory", "FLOOD_WAIT_60", nth=3, channel=ch)``."""
+        """E.g. ``schedule_error("messages.getHistory", "FLOOD_WAIT_60", nth=3, channel=ch)``:
+        the third getHistory on ``ch`` fails. ``code`` defaults to Telegram's for the error."""
         with self.lock:
-            rule = ErrorRule(method, error, nth, times, channel.id if channel else None, username)
+            rule = ErrorRule(
+                method, error, nth, times, channel.id if channel else None, username, code
+            )
             self.error_rules.append(rule)
             return rule
 
