@@ -1,17 +1,22 @@
 """The fake Telegram DC against the real, unmodified Telethon client.
 
 Each test runs its client in ``asyncio.run`` (no pytest-asyncio needed) behind the
-``no_real_telegram`` guard, so nothing can leave loopback.
+``no_real_telegram`` guard (a fixture from tests/integration/conftest.py), so nothing can
+leave loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import socket
+import subprocess
+import sys
 import types as pytypes
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +34,12 @@ from telethon.network.connection import (
 from telethon.sessions import StringSession
 
 from tests.telegram_dc import FakeDC, RealNetworkAccessError, World, guards
-from tests.telegram_dc.fixtures import no_real_telegram  # noqa: F401  (a fixture)
 from tests.telegram_dc.handshake import DH_PRIME, KeyExchange, server_rsa_key
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
 
@@ -517,3 +522,60 @@ def test_rich_messages_round_trip_through_telethon() -> None:
         assert full_me.full_user.id == world.me.id
 
     run_client(world, body)
+
+
+SUBPROCESS_CLIENT = """
+import asyncio, json, os
+from telethon import TelegramClient
+from telethon.sessions import StringSession
+from tests.telegram_dc.guards import no_real_telegram
+
+async def main():
+    client = TelegramClient(StringSession(os.environ["FAKE_DC_SESSION"]), 1, "x")
+    await client.connect()
+    ids = [m.id async for m in client.iter_messages("@newsroom", wait_time=0)]
+    await client.disconnect()
+    print(json.dumps(ids))
+
+with no_real_telegram():
+    asyncio.run(main())
+"""
+
+
+def test_client_in_a_subprocess_uses_a_threaded_dc(
+    telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    channel = telegram_world.add_channel("newsroom")
+    for msg_id in (1, 2, 4):
+        telegram_world.add_message(channel, msg_id, "x")
+    env = {**os.environ, "FAKE_DC_SESSION": threaded_dc.string_session()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", SUBPROCESS_CLIENT],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [4, 2, 1]
+    assert len(threaded_dc.calls("messages.getHistory", channel_id=channel.id)) == 1
+
+
+def test_exported_authorization_signs_in_another_key() -> None:
+    world = World()
+
+    async def body(dc: FakeDC) -> None:
+        signed_in = client_for(dc.string_session())
+        fresh = client_for(dc.new_session())
+        await signed_in.connect()
+        await fresh.connect()
+        exported = await signed_in(functions.auth.ExportAuthorizationRequest(dc_id=dc.dc_id))
+        assert await fresh.get_me() is None
+        await fresh(functions.auth.ImportAuthorizationRequest(exported.id, exported.bytes))
+        assert (await fresh.get_me()).id == world.me.id
+        await signed_in.disconnect()
+        await fresh.disconnect()
+
+    run_with_dc(world, body)

@@ -1,6 +1,7 @@
-"""Pytest fixtures for tests that talk to the fake DC; import the ones a test module uses:
+"""Pytest fixtures for tests that talk to the fake DC.
 
-from telegram_dc.fixtures import no_real_telegram, telegram_world, threaded_dc  # noqa: F401
+tests/integration/conftest.py re-exports them; another test directory can do the same in its
+own conftest.py (importing fixtures into a test module makes ruff report redefinitions).
 """
 
 from __future__ import annotations
