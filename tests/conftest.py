@@ -72,7 +72,7 @@ def postgres_url() -> Iterator[str]:
                     "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
                 )
             )
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server decides the leg
+    except Exception as exc:  # any failure to reach the server decides the leg
         admin.dispose()
         reason = f"PostgreSQL at {base.render_as_string()} is unusable: {exc.__class__.__name__}"
         if _ci():
