@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def get_config(m: Methods, request: functions.help.GetConfigRequest, info: KeyInfo) -> TLObject:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     # Every DC Telethon might look up is this server, so no code path can leave loopback.
-    options = [types.DcOption(id=i, ip_address="127.0.0.1", port=m._port()) for i in range(1, 6)]
+    options = [types.DcOption(id=i, ip_address="127.0.0.1", port=m.port()) for i in range(1, 6)]
     return types.Config(
         date=now, expires=now + dt.timedelta(hours=1), test_mode=False, this_dc=m.dc_id,
         dc_options=options, dc_txt_domain_name="fake.invalid", chat_size_max=200,
@@ -44,6 +44,8 @@ def get_nearest_dc(m: Methods, request: TLRequest, info: KeyInfo) -> TLObject:
     return types.NearestDc(country="US", this_dc=m.dc_id, nearest_dc=m.dc_id)
 
 
+# The fake pushes no updates, so an account's update state never moves: connect and
+# sign-in only need these answers to initialise Telethon's message box.
 @handles(functions.updates.GetStateRequest)
 def get_state(m: Methods, request: TLRequest, info: KeyInfo) -> TLObject:
     return types.updates.State(pts=1, qts=0, date=dt.datetime.now(dt.UTC), seq=0, unread_count=0)
@@ -100,7 +102,7 @@ def send_code(m: Methods, request: functions.auth.SendCodeRequest, info: KeyInfo
     if account is None:
         raise RpcFailure(400, "PHONE_NUMBER_INVALID")
     code_hash = os.urandom(8).hex()
-    m._code_hashes[request.phone_number] = code_hash
+    m.code_hashes[request.phone_number] = code_hash
     return types.auth.SentCode(
         type=types.auth.SentCodeTypeSms(length=len(account.code)), phone_code_hash=code_hash
     )
@@ -111,7 +113,7 @@ def sign_in(m: Methods, request: functions.auth.SignInRequest, info: KeyInfo) ->
     account = m.world.accounts.get(request.phone_number)
     if account is None:
         raise RpcFailure(400, "PHONE_NUMBER_INVALID")
-    if m._code_hashes.get(request.phone_number) != request.phone_code_hash:
+    if m.code_hashes.get(request.phone_number) != request.phone_code_hash:
         raise RpcFailure(400, "PHONE_CODE_EXPIRED")
     if request.phone_code != account.code:
         raise RpcFailure(400, "PHONE_CODE_INVALID")
@@ -124,7 +126,7 @@ def export_authorization(
     m: Methods, request: functions.auth.ExportAuthorizationRequest, info: KeyInfo
 ) -> TLObject:
     token = os.urandom(32)
-    m._exported[token] = int(info.user_id or 0)
+    m.exported[token] = int(info.user_id or 0)
     return types.auth.ExportedAuthorization(id=int(info.user_id or 0), bytes=token)
 
 
@@ -132,7 +134,7 @@ def export_authorization(
 def import_authorization(
     m: Methods, request: functions.auth.ImportAuthorizationRequest, info: KeyInfo
 ) -> TLObject:
-    if m._exported.pop(request.bytes, None) != request.id:
+    if m.exported.pop(request.bytes, None) != request.id:
         raise RpcFailure(400, "AUTH_BYTES_INVALID")
     info.user_id = request.id
     return types.auth.Authorization(user=m.account(info))

@@ -66,6 +66,7 @@ def handles(request_type: type) -> Callable[[Handler], Handler]:
 
 
 def _channel_id_of(request: TLRequest) -> int | None:
+    """The channel a request is about, so tests and error rules can filter by channel."""
     for attr in ("channel", "peer"):
         channel_id = getattr(getattr(request, attr, None), "channel_id", None)
         if channel_id is not None:
@@ -77,6 +78,8 @@ def _channel_id_of(request: TLRequest) -> int | None:
 
 
 class Methods:
+    """Per-DC dispatcher plus the state handlers share (sign-in codes, exported logins)."""
+
     def __init__(
         self,
         world: World,
@@ -87,9 +90,9 @@ class Methods:
         self.world = world
         self.internal_errors = internal_errors
         self.dc_id = dc_id
-        self._port = port
-        self._code_hashes: dict[str, str] = {}
-        self._exported: dict[bytes, int] = {}
+        self.port = port
+        self.code_hashes: dict[str, str] = {}  # phone -> phone_code_hash sent by auth.sendCode
+        self.exported: dict[bytes, int] = {}  # auth.exportAuthorization token -> user id
 
     def invoke(
         self,

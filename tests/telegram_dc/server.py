@@ -34,6 +34,12 @@ class FakeDCError(AssertionError):
 
 
 class FakeDC:
+    """Serves ``world`` on 127.0.0.1 (an ephemeral port unless ``port`` is given).
+
+    Auth keys (from the key exchange or ``string_session``) and what each connection called
+    (``calls``) live on the instance; the world may change while it serves.
+    """
+
     def __init__(self, world: World, *, port: int = 0) -> None:
         self.world = world
         self.dc_id = world.dc_id

@@ -249,26 +249,34 @@ class World:
             forwards=None if views is None else forwards,
             **fields,
         )
-        return self._store(channel, message)
+        self._store(channel, message)
+        return message
 
     def add_service(
-        self, channel: Channel, msg_id: int, action: types.TypeMessageAction, **fields: Any
+        self,
+        channel: Channel,
+        msg_id: int,
+        action: types.TypeMessageAction,
+        *,
+        date: dt.datetime | None = None,
+        **fields: Any,
     ) -> types.MessageService:
+        """A service message (pin, title change...); ``fields`` as for ``add_message``."""
         message = types.MessageService(
             id=msg_id,
             peer_id=types.PeerChannel(channel.id),
-            date=fields.pop("date", channel.date + dt.timedelta(minutes=msg_id)),
+            date=date or channel.date + dt.timedelta(minutes=msg_id),
             action=action,
             post=not channel.megagroup,
             **fields,
         )
-        return self._store(channel, message)
+        self._store(channel, message)
+        return message
 
-    def _store(self, channel: Channel, message: Message) -> Message:
+    def _store(self, channel: Channel, message: Message) -> None:
         with self.lock:
             channel.messages[message.id] = message
             channel.pts += 1
-            return message
 
     def add_photo(
         self,
