@@ -218,28 +218,27 @@ def _write_sightings(
     by_id: dict[str, Post | PageSnapshot],
     result: IngestResult,
 ) -> None:
-    states = writes.load_item_states(conn, source_id, list(by_id), collector.value)
     rows, hashes = [], {}
     for platform_id, obs in by_id.items():
         row = _item_row(source_id, platform_id, obs)
         hashes[platform_id] = content_hash(row["text_sha256"], obs.media)
         row["sightings"] = {collector.value: hashes[platform_id]}
         rows.append(row)
-    ids = writes.upsert_items(conn, rows)
+    states = writes.upsert_items(conn, source_id, collector.value, rows)
 
     versions, sightings, new_content, media_new, media_fill, links = [], [], [], [], [], []
     for row in rows:
         platform_id = row["platform_id"]
-        obs, item_id, digest = by_id[platform_id], ids[platform_id], hashes[platform_id]
-        state = states.get(platform_id)
-        if state is not None:
+        obs, state, digest = by_id[platform_id], states[platform_id], hashes[platform_id]
+        item_id = state.item_id
+        if state.existed:
             if state.sighting_hash == digest:
                 continue
             sightings.append((item_id, collector.value, digest))
-        if state is None or state.sighting_hash is not None:
-            version_no = 1 if state is None else state.version_count + 1
+        if not state.existed or state.sighting_hash is not None:
+            version_no = state.version_count + 1 if state.existed else 1
             versions.append(_version_row(item_id, version_no, collector, digest, row, obs))
-            if state is None:
+            if not state.existed:
                 result.new_item_ids.append(item_id)
             else:
                 result.changed_item_ids.append(item_id)

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Row, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
@@ -71,19 +71,34 @@ def _kinds(table: Table) -> dict[str, str]:
 
 
 def executemany(
-    conn: Connection, statement: Insert, table: Table, rows: Sequence[dict[str, Any]]
-) -> None:
-    """Run `statement` (from insert_statement) for every row, as one batch."""
+    conn: Connection,
+    statement: Insert,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: str | None = None,
+) -> list[Row[Any]]:
+    """Run `statement` (from insert_statement) for every row, as one batch.
+
+    `returning` (PostgreSQL only: SQLite's executemany cannot return rows) is a RETURNING list
+    of columns of `table`; its rows come back in no particular order.
+    """
     if not rows:
-        return
+        return []
     kinds = _kinds(table)
     if conn.dialect.name == "sqlite":
+        if returning is not None:
+            raise ValueError("SQLite batches cannot return rows")
         params = [_adapt(row, kinds, is_sqlite=True) for row in rows]
         conn.exec_driver_sql(_sqlite_sql(statement), params)
-        return
+        return []
     adapted = [_adapt(row, kinds, is_sqlite=False) for row in rows]
     columns = {name: [row[name] for row in adapted] for name in adapted[0]}
-    conn.exec_driver_sql(_postgres_sql(statement, table), columns)
+    sql = _postgres_sql(statement, table)
+    if returning is None:
+        conn.exec_driver_sql(sql, columns)
+        return []
+    return list(conn.exec_driver_sql(f"{sql} RETURNING {returning}", columns))
 
 
 def _adapt(row: dict[str, Any], kinds: dict[str, str], is_sqlite: bool) -> dict[str, Any]:

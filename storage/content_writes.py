@@ -124,27 +124,27 @@ def add_source_snapshot(conn: Connection, row: dict[str, Any]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ItemState:
+    """An item as it was before the batch that just upserted it."""
+
     item_id: int
+    existed: bool
     version_count: int
     sighting_hash: str | None
     """What this collector kind saw last; None when it never saw the item."""
 
 
-def load_item_states(
-    conn: Connection, source_id: int, platform_ids: Sequence[str], collector: str
-) -> dict[str, ItemState]:
-    states: dict[str, ItemState] = {}
+def _known_items(
+    conn: Connection, source_id: int, platform_ids: Sequence[str]
+) -> dict[str, tuple[int, int, dict[str, str] | None]]:
+    found: dict[str, tuple[int, int, dict[str, str] | None]] = {}
     for part in chunks(platform_ids):
         rows = conn.execute(
             select(
                 _items.c.platform_id, _items.c.id, _items.c.version_count, _items.c.sightings
             ).where(_items.c.source_id == source_id, _items.c.platform_id.in_(part))
         )
-        for platform_id, item_id, version_count, sightings in rows:
-            states[platform_id] = ItemState(
-                item_id, version_count, (sightings or {}).get(collector)
-            )
-    return states
+        found.update((pid, (item_id, count, seen)) for pid, item_id, count, seen in rows)
+    return found
 
 
 _SIGHTING_SQL = {
@@ -195,31 +195,42 @@ def _item_upsert(dialect_name: str) -> Insert:
     )
 
 
-def upsert_items(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new items and refresh counters of known ones; returns platform_id → item id.
+def upsert_items(
+    conn: Connection, source_id: int, collector: str, rows: Sequence[dict[str, Any]]
+) -> dict[str, ItemState]:
+    """Insert new items of one source and refresh counters of known ones.
 
-    Rows carry every column of ITEM_COLUMNS but `search_pending`, which storage decides. Text
-    and versions are not touched for known items: only a changed sighting may change them.
+    Returns, per platform id, the item's state before this batch. Rows carry every column of
+    ITEM_COLUMNS but `search_pending`, which storage decides. Text and versions of known items
+    are not touched here: only a changed sighting may change them.
     """
     if not rows:
         return {}
     pending = needs_indexer(conn)
     for row in rows:
         row["search_pending"] = pending
-    bulk.executemany(conn, _item_upsert(conn.dialect.name), _items, rows)
-    ids: dict[str, int] = {}
-    by_source: dict[int, list[str]] = {}
-    for row in rows:
-        by_source.setdefault(row["source_id"], []).append(row["platform_id"])
-    for source_id, platform_ids in by_source.items():
-        for part in chunks(platform_ids):
-            found = conn.execute(
-                select(_items.c.platform_id, _items.c.id).where(
-                    _items.c.source_id == source_id, _items.c.platform_id.in_(part)
-                )
-            )
-            ids.update((platform_id, item_id) for platform_id, item_id in found)
-    return ids
+    statement = _item_upsert(conn.dialect.name)
+    if conn.dialect.name == "postgresql":
+        # One round trip: RETURNING shows the untouched columns as they were, and xmax = 0
+        # marks rows this statement inserted.
+        returned = bulk.executemany(
+            conn, statement, _items, rows,
+            returning="platform_id, id, version_count, sightings, (xmax = 0)",
+        )  # fmt: skip
+        return {
+            pid: ItemState(item_id, not inserted, count, (seen or {}).get(collector))
+            if not inserted
+            else ItemState(item_id, False, 1, None)
+            for pid, item_id, count, seen, inserted in returned
+        }
+    platform_ids = [row["platform_id"] for row in rows]
+    before = _known_items(conn, source_id, platform_ids)
+    bulk.executemany(conn, statement, _items, rows)
+    new_ids = _known_items(conn, source_id, [pid for pid in platform_ids if pid not in before])
+    states = {pid: ItemState(item_id, False, 1, None) for pid, (item_id, _, _) in new_ids.items()}
+    for pid, (item_id, count, seen) in before.items():
+        states[pid] = ItemState(item_id, True, count, (seen or {}).get(collector))
+    return states
 
 
 def apply_new_content(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

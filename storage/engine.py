@@ -34,6 +34,8 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # 64 MiB of page cache: ingest batches touch several indexes of large tables.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
     register_sqlite_functions(dbapi_connection)
 
