@@ -249,6 +249,7 @@ def _write_sightings(
                         "b_sha": row["text_sha256"],
                         "b_title": row["title"],
                         "b_versions": version_no,
+                        "b_media": len(obs.media),
                     }
                 )
             target = media_new
@@ -263,6 +264,7 @@ def _write_sightings(
             if len(link.url) <= MAX_LINK_URL
         )
     writes.apply_new_content(conn, new_content)
+    writes.drop_media_beyond(conn, [(row["b_id"], row["b_media"]) for row in new_content])
     writes.insert_versions(conn, versions)
     writes.record_sightings(conn, sightings)
     writes.upsert_media(conn, media_new, overwrite=True)

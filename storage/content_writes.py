@@ -12,7 +12,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -278,6 +289,17 @@ def _upsert(dialect_name: str, table: Table, keys: tuple[str, ...]) -> Insert:
 def insert_versions(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     table = ItemVersion.__table__
     bulk.executemany(conn, _plain_insert(conn.dialect.name, table), table, rows)
+
+
+def drop_media_beyond(conn: Connection, counts: Sequence[tuple[int, int]]) -> None:
+    """A new version with fewer media: rows past its count describe the old version only."""
+    if counts:
+        conn.execute(
+            delete(_media).where(
+                _media.c.item_id == bindparam("b_item"), _media.c.ordinal >= bindparam("b_count")
+            ),
+            [{"b_item": item_id, "b_count": count} for item_id, count in counts],
+        )
 
 
 def upsert_media(conn: Connection, rows: Sequence[dict[str, Any]], *, overwrite: bool) -> None:

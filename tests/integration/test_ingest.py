@@ -248,3 +248,9 @@ def test_a_failing_batch_writes_nothing(engine: Engine) -> None:
     with pytest.raises(RuntimeError, match="matcher crashed"):
         ingest(engine, [post(1, "a")], matchers=[broken])
     assert _count(engine, Item) == 0 and _count(engine, Source) == 0
+
+
+def test_a_version_with_fewer_media_keeps_only_its_own(engine: Engine) -> None:
+    ingest(engine, [post(13, "album", media=(photo("aa" * 32), photo("bb" * 32, ordinal=1)))])
+    ingest(engine, [post(13, "album", media=(photo("cc" * 32),))])
+    assert [m["sha256"] for m in _items(engine)[13]["media"]] == ["cc" * 32]
