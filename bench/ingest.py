@@ -4,7 +4,7 @@
 media hash record on one in ten) go into SQLite and PostgreSQL with the search index
 maintained; the baseline is what the surveyed tools do: one ORM object and one commit per post.
 
-    python bench/ingest.py [--posts 100000] [--baseline-posts 10000] [--batch 1000]
+    .venv/bin/python bench/ingest.py [--posts 100000] [--baseline-posts 10000] [--batch 1000]
 
 The last line printed is one JSON object with the figures.
 """
@@ -15,20 +15,16 @@ import argparse
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
-from sqlalchemy import Engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from crawler.ingest import ingest  # noqa: E402
-from crawler.observations import (  # noqa: E402
+from crawler.ingest import ingest
+from crawler.observations import (
     CollectorKind,
     Counter,
     HashStatus,
@@ -39,14 +35,47 @@ from crawler.observations import (  # noqa: E402
     Post,
     SourceKey,
 )
-from crawler.text import text_sha256  # noqa: E402
-from storage.engine import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Item, Link as LinkRow, Media, Source  # noqa: E402
-from storage.search import catch_up  # noqa: E402
+from crawler.text import text_sha256
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.models import Item, Media, Source
+from storage.models import Link as LinkRow
+from storage.search import catch_up
 
-KOREAN = "지인 능욕 합성 사진 공유 방 링크 텔레그램 채널 학교 친구 선배 후배 동생 누나 오늘 내일".split()
-ENGLISH = "the room link share new channel today photo video join backup mirror invite".split()
+KOREAN = [
+    "지인",
+    "능욕",
+    "합성",
+    "사진",
+    "공유",
+    "방",
+    "링크",
+    "텔레그램",
+    "채널",
+    "학교",
+    "친구",
+    "선배",
+    "후배",
+    "동생",
+    "누나",
+    "오늘",
+    "내일",
+]
+ENGLISH = [
+    "the",
+    "room",
+    "link",
+    "share",
+    "new",
+    "channel",
+    "today",
+    "photo",
+    "video",
+    "join",
+    "backup",
+    "mirror",
+    "invite",
+]
 PG_ADMIN = os.environ.get(
     "CHANWATCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -73,6 +102,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[Post]:
                     hash_status=HashStatus.HASHED,
                 ),
             )  # fmt: skip
+        room = f"room_{n % 997:04d}"
         posts.append(
             Post(
                 source=source,
@@ -86,7 +116,9 @@ def synthetic_posts(count: int, seed: int = 7) -> list[Post]:
                 forwards=Counter(rng.randint(0, 500)),
                 media=media,
                 links=(
-                    Link(f"https://t.me/room_{n % 997:04d}", LinkKind.CHANNEL, f"room_{n % 997:04d}"),
+                    Link(
+                        f"https://t.me/room_{n % 997:04d}", LinkKind.CHANNEL, f"room_{n % 997:04d}"
+                    ),
                     Link(f"https://example.org/p/{n}", LinkKind.EXTERNAL),
                 ),
             )
@@ -141,7 +173,7 @@ def _sqlite(directory: str, name: str) -> Engine:
     return engine
 
 
-def _postgres_database() -> tuple[Engine, str]:
+def _postgres_database() -> tuple[Engine, str, Engine]:
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"chanwatch_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -154,7 +186,7 @@ def _postgres_database() -> tuple[Engine, str]:
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
-    return admin, name, engine  # type: ignore[return-value]
+    return admin, name, engine
 
 
 def main() -> None:

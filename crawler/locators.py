@@ -159,7 +159,10 @@ def _telegram_path(segments: list[str]) -> Locator:
 
 
 def _tg_scheme(text: str) -> Locator:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise LocatorError(f"unsupported tg:// link {text!r}") from None
     query = parse_qs(parts.query)
     action = (parts.netloc or parts.path.lstrip("/")).lower()
     if action == "resolve" and query.get("domain"):
@@ -188,7 +191,9 @@ def normalize_url(text: str, allow: tuple[str, ...] = ()) -> str:
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise LocatorError("URLs with credentials in them are refused")
     host = _canonical_host(parts.hostname or "")
-    _refuse_private(host, port, allow, parts.hostname or "")
+    # A host:port allow entry matches the effective port, whether or not the URL spells it.
+    effective_port = _DEFAULT_PORTS[scheme] if port is None else port
+    _refuse_private(host, effective_port, allow, parts.hostname or "")
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = quote(parts.path or "/", safe=_PATH_SAFE)
     query = quote(parts.query, safe=_QUERY_SAFE)
@@ -203,9 +208,14 @@ def _canonical_host(host: str) -> str:
     if address is not None:
         return f"[{address.compressed}]" if address.version == 6 else str(address)
     try:
-        return idna.encode(host, uts46=True).decode("ascii")
+        encoded = idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
         raise LocatorError(f"invalid host name {host!r}: {exc}") from None
+    # UTS46 mapping can turn a name into a literal (fullwidth digits: "８.８.８" -> "8.8.8").
+    address = literal_address(encoded)
+    if address is not None:
+        return str(address)
+    return encoded
 
 
 def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

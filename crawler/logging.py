@@ -43,6 +43,11 @@ def _redact(value: Any, key: str = "") -> Any:
         return {k: _redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_redact(v) for v in value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (an exception, a set, an object) reaches the renderer as str() or repr().
+    if any(redact_text(text) != text for text in (str(value), repr(value))):
+        return redact_text(repr(value))
     return value
 
 

@@ -8,10 +8,11 @@ keys are errors: a typo in a safety setting must never be silently ignored.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import (
     BaseModel,
@@ -25,6 +26,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from crawler.errors import ConfigError
@@ -179,6 +181,34 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_first_error(exc, path)) from None
+    except SettingsError:
+        # pydantic-settings could not decode a JSON value; its message names only the section.
+        raise ConfigError(_env_json_error()) from None
+
+
+def _env_json_error() -> str:
+    for var in sorted(os.environ):
+        name = var.upper()
+        if not name.startswith(ENV_PREFIX) or name in _NON_SETTING_ENV:
+            continue
+        try:
+            json.loads(os.environ[var])
+        except ValueError:
+            if _expects_json(name[len(ENV_PREFIX) :].lower()):
+                return f"environment variable {var}: not valid JSON (lists and tables are JSON)"
+    return "environment: a list or table value is not valid JSON"
+
+
+def _expects_json(path: str) -> bool:
+    section, _, key = path.partition("__")
+    field = Settings.model_fields.get(section)
+    annotation = field.annotation if field is not None else None
+    if key and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        sub = annotation.model_fields.get(key.split("__")[0])
+        annotation = sub.annotation if sub is not None else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return get_origin(annotation) in (tuple, list, dict)
 
 
 def _reject_unknown_env() -> None:
@@ -209,4 +239,6 @@ def _first_error(exc: ValidationError, path: Path | None) -> str:
         origin = f" (in {path})"
     else:
         origin = ""
-    return f"setting {key}: {message}{origin}"
+    line = f"setting {key}: {message}{origin}"
+    # One line even when a key from the file holds a newline.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)

@@ -212,4 +212,18 @@ def export_yaml(rows: list[TargetRow], descriptions: dict[str, str | None]) -> s
         if descriptions.get(name):
             entry["description"] = descriptions[name]
         exported.append({**entry, "targets": targets})
-    return yaml.safe_dump({"watchlists": exported}, allow_unicode=True, sort_keys=False)
+    return yaml.dump(
+        {"watchlists": exported}, Dumper=_ExportDumper, allow_unicode=True, sort_keys=False
+    )
+
+
+class _ExportDumper(yaml.SafeDumper):
+    """PyYAML writes NEL, LS and PS raw in single quotes, where reading folds them to a space."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ExportDumper.add_representer(str, _represent_str)

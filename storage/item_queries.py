@@ -70,7 +70,7 @@ def find_items(conn: Connection, filters: ItemFilter) -> list[dict[str, Any]]:
         media_hit = select(_media.c.item_id).where(
             or_(_media.c.sha256 == digest, _media.c.md5 == digest, _media.c.pdq == digest)
         )
-        query = query.where(or_(_items.c.id.in_(media_hit), _items.c.text_sha256 == digest))
+        query = query.where(_items.c.id.in_(media_hit))
     query = query.order_by(_items.c.posted_at.desc().nulls_last(), _items.c.id.desc())
     rows = conn.execute(query.limit(filters.limit)).mappings().all()
     ids = [row["id"] for row in rows]

@@ -46,7 +46,7 @@ def items(
     until: Annotated[str | None, typer.Option(help="Posted before (ISO 8601).")] = None,
     text: Annotated[str | None, typer.Option(help="Substring of the text (any length).")] = None,
     hash_: Annotated[
-        str | None, typer.Option("--hash", help="SHA-256, MD5 or PDQ of media, or text SHA-256.")
+        str | None, typer.Option("--hash", help="SHA-256, MD5 or PDQ of any media (exact).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     output: Annotated[ItemFormat, typer.Option("--format")] = ItemFormat.table,

@@ -77,7 +77,6 @@ class Item(Base):
         UniqueConstraint("source_id", "platform_id"),
         Index("ix_item_source_message", "source_id", "message_id"),
         Index("ix_item_posted_at", "posted_at"),
-        Index("ix_item_text_sha256", "text_sha256"),
         Index(
             "ix_item_search_pending",
             "id",

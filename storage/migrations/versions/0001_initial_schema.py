@@ -234,7 +234,6 @@ def upgrade() -> None:
             postgresql_where=sa.text("search_pending"),
         )
         batch_op.create_index("ix_item_source_message", ["source_id", "message_id"], unique=False)
-        batch_op.create_index("ix_item_text_sha256", ["text_sha256"], unique=False)
 
     op.create_table(
         "source_snapshot",
@@ -546,7 +545,6 @@ def downgrade() -> None:
 
     op.drop_table("source_snapshot")
     with op.batch_alter_table("item", schema=None) as batch_op:
-        batch_op.drop_index("ix_item_text_sha256")
         batch_op.drop_index("ix_item_source_message")
         batch_op.drop_index(
             "ix_item_search_pending",

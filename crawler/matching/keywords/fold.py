@@ -1,0 +1,154 @@
+"""Text → skeleton: the letters of a text, folded, with each one's span in the original.
+
+Matching happens on the skeleton, not on the text, so one literal per term catches every
+separated, look-alike and spelled-out form. Folding is one table look-up per character done
+by numpy over the UTF-32 code points (a pure-Python pass per character was several times too
+slow for the throughput target), and the table index *is* the Python ``str`` index, so spans
+map back to the original without byte-offset arithmetic.
+
+Folding rules, one 16-bit unit per character:
+
+- A *separator* is every character that is not a letter (Unicode category L*): spaces,
+  punctuation, digits, symbols and emoji, marks, controls and format characters (zero-width
+  space/joiners U+200B–U+200D, word joiner U+2060, BOM U+FEFF, soft hyphen U+00AD), private use
+  and unassigned code points; plus the Hangul fillers U+3164, U+FFA0, U+115F, U+1160, which are
+  letters to Unicode but invisible. Separators are dropped.
+- Letters are NFKC-normalised and case-folded when that yields one character (full-width
+  ｄｅｅｐ, mathematical 𝐝𝐞𝐞𝐩, circled ⓓ → ascii), Latin diacritics are stripped (é → e),
+  and Cyrillic/Greek homoglyphs of Latin letters become the Latin letter (е → e).
+- Conjoining and half-width jamo become compatibility jamo; then runs of jamo that spell
+  syllables (ㅈㅣㅇㅣㄴ) are composed into those syllables. Consonants that spell nothing
+  (ㅈㅇㄴㅇ, ㅋㅋ) stay jamo, which is what initial-consonant terms are matched against.
+- Letters outside the Basic Multilingual Plane that do not fold into it become ``UNSUPPORTED``;
+  terms containing them are rejected at compile time.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from crawler.matching.keywords import hangul
+
+SEPARATOR = 0
+UNSUPPORTED = 0xFFFE
+FILLERS = frozenset((0x3164, 0xFFA0, 0x115F, 0x1160))
+
+# Letters that render like a Latin letter in common fonts. Keys are already case-folded.
+HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "ь": "b", "е": "e", "ё": "e", "һ": "h", "н": "h", "і": "i", "ї": "i",
+    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t",
+    "у": "y", "ԝ": "w", "х": "x", "с": "c", "ԁ": "d",
+    # Greek
+    "α": "a", "β": "b", "ϲ": "c", "ε": "e", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z",
+}  # fmt: skip
+
+# Any vowel jamo in the raw text (compatibility, conjoining, half-width) is the cheap
+# sign that something may be spelled out and composition has to run at all.
+_VOWEL_JAMO = re.compile("[\u314f-\u3163\u1161-\u1175\uffc2-\uffdc]")
+
+
+def _fold_letter(ch: str) -> int:
+    cp = ord(ch)
+    if hangul.SYLLABLE_FIRST <= cp <= hangul.SYLLABLE_LAST:
+        return cp
+    folded = unicodedata.normalize("NFKC", ch).casefold()
+    # NFKC turns compatibility and half-width jamo into conjoining jamo; fold all three
+    # onto the compatibility jamo that composition and initial-consonant keys use.
+    if len(folded) == 1 and ord(folded) in hangul.CONJOINING_TO_COMPAT:
+        return ord(hangul.CONJOINING_TO_COMPAT[ord(folded)])
+    if len(folded) != 1:
+        folded = ch.casefold() if len(ch.casefold()) == 1 else ch
+    base = unicodedata.normalize("NFKD", folded)
+    if base[0].isascii() and base[0].isalpha() and all(unicodedata.combining(c) for c in base[1:]):
+        folded = base[0]
+    folded = HOMOGLYPHS.get(folded, folded)
+    if unicodedata.category(folded)[0] != "L" or ord(folded) in FILLERS:
+        return SEPARATOR
+    return ord(folded) if ord(folded) < UNSUPPORTED else UNSUPPORTED
+
+
+@cache
+def fold_table() -> np.ndarray:
+    """Code point → unit for all of Unicode (2.2 MB; built once per process, ~0.5 s)."""
+    table = np.zeros(0x110000, dtype=np.uint16)
+    category = unicodedata.category
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if category(ch)[0] == "L" and cp not in FILLERS:
+            table[cp] = _fold_letter(ch)
+    return table
+
+
+def is_separator(ch: str) -> bool:
+    return int(fold_table()[ord(ch)]) == SEPARATOR
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """``units[k]`` is the folded letter that came from ``text[starts[k]:ends[k]]``."""
+
+    units: np.ndarray  # uint16
+    starts: np.ndarray  # int64 character offsets into the original text
+    ends: np.ndarray
+
+
+def skeleton(text: str) -> Skeleton:
+    # surrogatepass: lone surrogates (seen in broken UTF-16 from clients) stay one code point
+    # each, so indices keep lining up with the str; the table treats them as separators.
+    codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    folded = fold_table()[codepoints]
+    starts = np.flatnonzero(folded)
+    units = folded[starts]
+    if _VOWEL_JAMO.search(text) is None:
+        return Skeleton(units, starts, starts + 1)
+    return _compose(units, starts)
+
+
+def _compose(units: np.ndarray, starts: np.ndarray) -> Skeleton:
+    is_consonant = (units >= hangul.CONSONANT_FIRST) & (units <= hangul.CONSONANT_LAST)
+    is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
+    candidates = np.flatnonzero(is_consonant[:-1] & is_vowel[1:])
+    ends = starts + 1
+    if candidates.size == 0:
+        return Skeleton(units, starts, ends)
+    jamo_mask = is_consonant | is_vowel
+    unit_parts, start_parts, end_parts = [], [], []
+    done = 0
+    for first in candidates.tolist():
+        if first < done:
+            continue
+        # Compose the whole jamo run from ``first``; a run ends at the first non-jamo unit.
+        stop = first
+        while stop < units.size and jamo_mask[stop]:
+            stop += 1
+        run = [chr(u) for u in units[first:stop].tolist()]
+        unit_parts.append(units[done:first])
+        start_parts.append(starts[done:first])
+        end_parts.append(ends[done:first])
+        i = 0
+        while i < len(run):
+            composed = hangul.compose_at(run, i)
+            j, letter = composed if composed else (i + 1, run[i])
+            unit_parts.append(np.array([ord(letter)], dtype=np.uint16))
+            start_parts.append(starts[first + i : first + i + 1])
+            end_parts.append(ends[first + j - 1 : first + j])
+            i = j
+        done = stop
+    unit_parts.append(units[done:])
+    start_parts.append(starts[done:])
+    end_parts.append(ends[done:])
+    return Skeleton(
+        np.concatenate(unit_parts), np.concatenate(start_parts), np.concatenate(end_parts)
+    )
+
+
+def fold_term(term: str) -> str:
+    """The skeleton of a rule term or phrase, as a str of units (for keys and checks)."""
+    return "".join(map(chr, skeleton(term).units.tolist()))

@@ -1,0 +1,99 @@
+"""The YAML rule-file format.
+
+```yaml
+rules:
+  - name: acquaintance-humiliation      # required, unique in the file
+    severity: critical                  # low | medium | high | critical (default medium)
+    language: ko                        # optional BCP 47 tag
+    terms: [지인능욕, 겹지인]            # matched in every evasion form
+    regexes: ['지인\\s*능욕\\s*방']      # optional; dialect in crawler.matching.keywords.engine
+    allowlist: [딥페이크 성범죄 신고]     # optional; cancels hits of this rule inside the phrase
+```
+
+Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``), and
+errors name the rule and the 1-based line of the offending node.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from crawler.matching.keywords.rules import Rule, RuleError
+
+_LIST_KEYS = ("terms", "regexes", "allowlist")
+_SCALAR_KEYS = ("name", "severity", "language")
+
+
+def load_rules_yaml(text: str) -> list[Rule]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RuleError(None, f"not valid YAML: {exc}", _line(mark)) from None
+    if root is None:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        raise RuleError(None, "the file must be a mapping with a 'rules' list", _line(root))
+    top = _mapping(root, None)
+    unknown = set(top) - {"rules"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RuleError(None, f"unknown top-level key {key!r}", _line(top[key][0]))
+    if "rules" not in top:
+        raise RuleError(None, "missing 'rules' list", _line(root))
+    rules_node = top["rules"][1]
+    if not isinstance(rules_node, yaml.SequenceNode):
+        raise RuleError(None, "'rules' must be a list", _line(rules_node))
+    rules = [_rule(node) for node in rules_node.value]
+    seen: dict[str, int | None] = {}
+    for rule, node in zip(rules, rules_node.value, strict=True):
+        if rule.name in seen:
+            raise RuleError(rule.name, f"name already used on line {seen[rule.name]}", _line(node))
+        seen[rule.name] = _line(node)
+    return rules
+
+
+def _rule(node: yaml.Node) -> Rule:
+    if not isinstance(node, yaml.MappingNode):
+        raise RuleError(None, "each rule must be a mapping", _line(node))
+    fields = _mapping(node, None)
+    name_entry = fields.get("name")
+    name = _scalar(name_entry[1], None) if name_entry else None
+    if not name:
+        raise RuleError(None, "a rule needs a 'name'", _line(node))
+    values: dict[str, object] = {}
+    for key, (key_node, value_node) in fields.items():
+        if key in _SCALAR_KEYS:
+            values[key] = _scalar(value_node, name)
+        elif key in _LIST_KEYS:
+            if not isinstance(value_node, yaml.SequenceNode):
+                raise RuleError(name, f"{key!r} must be a list", _line(value_node))
+            values[key] = tuple(_scalar(item, name) for item in value_node.value)
+        else:
+            raise RuleError(name, f"unknown key {key!r}", _line(key_node))
+    try:
+        return Rule(**values)  # type: ignore[arg-type]
+    except RuleError as exc:
+        raise RuleError(name, exc.message, _line(node)) from None
+
+
+def _mapping(node: yaml.MappingNode, rule: str | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = _scalar(key_node, rule)
+        if key in fields:
+            raise RuleError(rule, f"key {key!r} appears twice", _line(key_node))
+        fields[key] = (key_node, value_node)
+    return fields
+
+
+def _scalar(node: yaml.Node, rule: str | None) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise RuleError(rule, "expected a single value here", _line(node))
+    return node.value
+
+
+def _line(node_or_mark: object) -> int | None:
+    mark = getattr(node_or_mark, "start_mark", node_or_mark)
+    line = getattr(mark, "line", None)
+    return None if line is None else line + 1

@@ -1,0 +1,90 @@
+"""Keyword rules, their severities, the forms a hit can take, and rule validation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Form(StrEnum):
+    """How the text wrote the term; shown to reviewers so they see why a hit fired.
+
+    When several evasions are combined the most telling one is reported, in the order
+    initials > jamo > lookalike > separated > as_written.
+    """
+
+    AS_WRITTEN = "as_written"  # the term itself, case-insensitively (and every regex hit)
+    SEPARATED = "separated"  # separators inside: 지 인 능 욕, 지.인.능.욕, 지1인능욕, zero-width
+    LOOKALIKE = "lookalike"  # full-width, homoglyph, accented or styled letters: dеepfаke
+    JAMO = "jamo"  # spelled out in jamo: ㅈㅣㅇㅣㄴㄴㅡㅇㅇㅛㄱ
+    INITIALS = "initials"  # initial consonants only: ㅈㅇㄴㅇ
+
+
+class RuleError(ValueError):
+    """A rule the engine cannot load or run; names the rule (and the YAML line if known)."""
+
+    def __init__(self, rule: str | None, message: str, line: int | None = None) -> None:
+        self.rule = rule
+        self.message = message
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        who = f"rule {rule!r}: " if rule is not None else ""
+        super().__init__(f"{where}{who}{message}")
+
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One keyword rule.
+
+    ``terms`` are matched in every evasion form (see ``Form``); ``regexes`` run on the text as
+    written, in the dialect described in ``engine``; an ``allowlist`` phrase cancels a hit of
+    this rule whose span lies inside an occurrence of the phrase. ``language`` is a BCP 47 tag
+    for reviewers and routing; it does not restrict matching, because evasions mix scripts.
+    """
+
+    name: str
+    terms: tuple[str, ...] = ()
+    regexes: tuple[str, ...] = ()
+    allowlist: tuple[str, ...] = ()
+    language: str | None = None
+    severity: Severity = Severity.MEDIUM
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RuleError(None, "a rule needs a non-empty name")
+        for field in ("terms", "regexes", "allowlist"):
+            values = getattr(self, field)
+            if isinstance(values, str):
+                raise RuleError(self.name, f"{field} must be a list of strings, not one string")
+            values = tuple(values)
+            object.__setattr__(self, field, values)
+            for value in values:
+                if not isinstance(value, str) or not value.strip():
+                    raise RuleError(self.name, f"{field} entries must be non-empty strings")
+        if not self.terms and not self.regexes:
+            raise RuleError(self.name, "a rule needs at least one term or regex")
+        try:
+            object.__setattr__(self, "severity", Severity(self.severity))
+        except ValueError:
+            allowed = ", ".join(s.value for s in Severity)
+            raise RuleError(
+                self.name, f"severity {self.severity!r} is not one of {allowed}"
+            ) from None
+        if self.language is not None and not _LANGUAGE.fullmatch(str(self.language)):
+            raise RuleError(self.name, f"language {self.language!r} is not a BCP 47 tag")
+        for pattern in self.regexes:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise RuleError(self.name, f"regex {pattern!r} is not valid: {exc}") from None
