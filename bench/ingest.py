@@ -116,9 +116,7 @@ def synthetic_posts(count: int, seed: int = 7) -> list[Post]:
                 forwards=Counter(rng.randint(0, 500)),
                 media=media,
                 links=(
-                    Link(
-                        f"https://t.me/room_{n % 997:04d}", LinkKind.CHANNEL, f"room_{n % 997:04d}"
-                    ),
+                    Link(f"https://t.me/{room}", LinkKind.CHANNEL, room),
                     Link(f"https://example.org/p/{n}", LinkKind.EXTERNAL),
                 ),
             )
