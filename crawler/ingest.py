@@ -259,8 +259,14 @@ def _write_sightings(
             target = media_fill
         target.extend(_media_row(item_id, m, obs.observed_at) for m in obs.media)
         links.extend(
-            {"item_id": item_id, "url": link.url, "kind": link.kind.value, "target": link.target}
-            for link in obs.links
+            {
+                "item_id": item_id,
+                "url": link.url,
+                "kind": link.kind.value,
+                "target": link.target,
+                "ordinal": ordinal,
+            }
+            for ordinal, link in enumerate(obs.links)
             if len(link.url) <= MAX_LINK_URL
         )
     writes.apply_new_content(conn, new_content)

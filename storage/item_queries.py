@@ -90,7 +90,11 @@ def _media_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]
 def _links_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if ids:
-        query = select(_links).where(_links.c.item_id.in_(ids)).order_by(_links.c.id)
+        query = (
+            select(_links)
+            .where(_links.c.item_id.in_(ids))
+            .order_by(_links.c.item_id, _links.c.ordinal)
+        )
         for link in conn.execute(query).mappings():
             found[link["item_id"]].append(
                 {"url": link["url"], "kind": link["kind"], "target": link["target"]}

@@ -405,7 +405,6 @@ def upgrade() -> None:
 
     op.create_table(
         "item_version",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("version_no", sa.Integer(), nullable=False),
         sa.Column("collector", sa.String(length=16), nullable=False),
@@ -422,30 +421,27 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["item_id"], ["item.id"], name=op.f("fk_item_version_item_id_item"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_item_version")),
-        sa.UniqueConstraint(
-            "item_id", "version_no", name=op.f("uq_item_version_item_id_version_no")
-        ),
+        sa.PrimaryKeyConstraint("item_id", "version_no", name=op.f("pk_item_version")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "link",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("target", sa.Text(), nullable=True),
+        sa.Column("ordinal", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"], ["item.id"], name=op.f("fk_link_item_id_item"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_link")),
-        sa.UniqueConstraint("item_id", "url", "kind", name=op.f("uq_link_item_id_url_kind")),
+        sa.PrimaryKeyConstraint("item_id", "url", "kind", name=op.f("pk_link")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("link", schema=None) as batch_op:
         batch_op.create_index("ix_link_kind_target", ["kind", "target"], unique=False)
 
     op.create_table(
         "media",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("ordinal", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -464,8 +460,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["item_id"], ["item.id"], name=op.f("fk_media_item_id_item"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_media")),
-        sa.UniqueConstraint("item_id", "ordinal", name=op.f("uq_media_item_id_ordinal")),
+        sa.PrimaryKeyConstraint("item_id", "ordinal", name=op.f("pk_media")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_media_md5"), ["md5"], unique=False)
