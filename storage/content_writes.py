@@ -34,6 +34,7 @@ from storage.models import (
     ItemVersion,
     Link,
     Media,
+    SearchQueue,
     Source,
     SourceSnapshot,
 )
@@ -212,14 +213,11 @@ def upsert_items(
     """Insert new items of one source and refresh counters of known ones.
 
     Returns, per platform id, the item's state before this batch. Rows carry every column of
-    ITEM_COLUMNS but `search_pending`, which storage decides. Text and versions of known items
+    ITEM_COLUMNS. Text and versions of known items
     are not touched here: only a changed sighting may change them.
     """
     if not rows:
         return {}
-    pending = needs_indexer(conn)
-    for row in rows:
-        row["search_pending"] = pending
     statement = _item_upsert(conn.dialect.name)
     if conn.dialect.name == "postgresql":
         # One round trip: RETURNING shows the untouched columns as they were, and xmax = 0
@@ -256,10 +254,13 @@ def apply_new_content(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             text_sha256=bindparam("b_sha"),
             title=bindparam("b_title"),
             version_count=bindparam("b_versions"),
-            search_pending=needs_indexer(conn),
         ),
         list(rows),
     )
+    if needs_indexer(conn):
+        queue = SearchQueue.__table__
+        stmt = _insert_ignoring(conn.dialect.name, queue, ("item_id",))
+        bulk.executemany(conn, stmt, queue, [{"item_id": row["b_id"]} for row in rows])
 
 
 def _columns(table: Table) -> tuple[str, ...]:

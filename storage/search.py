@@ -1,9 +1,11 @@
 """Substring search over item text, index-assisted for queries of three characters and more.
 
-SQLite: an FTS5 trigram table that `catch_up` fills in batches off the ingest path (FTS5
-inserts run at a quarter of ingest speed). Items not yet indexed carry `search_pending`, and a
-query scans exactly those too, so results are never stale — only slower while the indexer lags.
-PostgreSQL: a pg_trgm GIN index over item.text, maintained by the server itself.
+SQLite: an FTS5 trigram table (rowid = item id) that `catch_up` fills in batches off the ingest
+path, because FTS5 inserts run at a fraction of ingest speed. What it has not covered yet is
+known without a flag on every row: items above its highest rowid (new items arrive in id order)
+and the few in `search_queue` (text changed after indexing). Queries scan exactly those too, so
+results are never stale, only slower while the indexer lags. PostgreSQL: a pg_trgm GIN index
+over item.text, maintained by the server itself.
 
 Shorter queries cannot use trigrams on either backend and scan, which is still correct. (The
 FTS5 `LIKE` path is avoided on purpose: SQLite 3.40 returned no rows for two-syllable Hangul.)
@@ -14,9 +16,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, literal, select, text, update
+from sqlalchemy import Connection, Engine, func, literal, select, text
 
-from storage.models import Item
+from storage.models import Item, SearchQueue
 
 MIN_INDEXED_CHARS = 3
 _BATCH = 5000
@@ -39,34 +41,42 @@ def _contains(haystack: str | None, needle: str | None) -> bool:
     return needle.casefold() in haystack.casefold()
 
 
+_WATERMARK = "SELECT coalesce(max(rowid), 0) FROM item_fts"
+_QUEUE = SearchQueue.__table__
+
+
 def catch_up(engine: Engine, batch: int = _BATCH) -> int:
-    """Index every pending item on SQLite; returns how many were indexed. No-op elsewhere."""
+    """Index everything pending on SQLite; returns how many items were indexed. No-op elsewhere."""
     if engine.dialect.name != "sqlite":
         return 0
     indexed = 0
     while True:
         with engine.begin() as conn:
+            watermark = conn.exec_driver_sql(_WATERMARK).scalar_one()
             rows = conn.execute(
-                select(_items.c.id, _items.c.text, _items.c.text_sha256)
-                .where(_items.c.search_pending)
+                select(_items.c.id, _items.c.text)
+                .where(_items.c.id > watermark)
+                .order_by(_items.c.id)
                 .limit(batch)
             ).all()
             if not rows:
+                # Queued edits above the watermark wait for the new-item pass: indexing them
+                # first would raise the watermark over items not indexed yet.
+                rows = conn.execute(
+                    select(_items.c.id, _items.c.text)
+                    .join(_QUEUE, _QUEUE.c.item_id == _items.c.id)
+                    .where(_items.c.id <= watermark)
+                    .limit(batch)
+                ).all()
+            if not rows:
                 return indexed
-            ids = [row.id for row in rows]
-            conn.execute(text("DELETE FROM item_fts WHERE rowid IN :ids").bindparams(
-                bindparam("ids", expanding=True)), {"ids": ids})  # fmt: skip
-            conn.execute(
-                text("INSERT INTO item_fts(rowid, text) VALUES (:id, :text)"),
+            ids = [{"id": row.id} for row in rows]
+            conn.exec_driver_sql("DELETE FROM item_fts WHERE rowid = :id", ids)
+            conn.exec_driver_sql(
+                "INSERT INTO item_fts(rowid, text) VALUES (:id, :text)",
                 [{"id": row.id, "text": row.text} for row in rows],
             )
-            # Only rows whose text is still what was indexed: a concurrent edit stays pending.
-            conn.execute(
-                update(_items)
-                .where(_items.c.id == bindparam("b_id"), _items.c.text_sha256 == bindparam("b_sha"))
-                .values(search_pending=False),
-                [{"b_id": row.id, "b_sha": row.text_sha256} for row in rows],
-            )
+            conn.exec_driver_sql("DELETE FROM search_queue WHERE item_id = :id", ids)
             indexed += len(rows)
 
 
@@ -81,6 +91,8 @@ def text_condition(dialect: str, query: str) -> Any:
     phrase = '"' + query.replace('"', '""') + '"'
     candidates = text(
         "SELECT rowid FROM item_fts WHERE item_fts MATCH :phrase "
-        "UNION ALL SELECT id FROM item WHERE search_pending"
+        "UNION ALL SELECT id FROM item WHERE id > "
+        "(SELECT coalesce(max(rowid), 0) FROM item_fts) "
+        "UNION ALL SELECT item_id FROM search_queue"
     ).bindparams(phrase=phrase)
     return _items.c.id.in_(candidates) & contains

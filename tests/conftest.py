@@ -24,7 +24,7 @@ from storage.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _TABLES_IN_FK_ORDER = (
-    "alert_event", "alert", "bank_entry", "hash_bank", "rule", "link", "media",
+    "alert_event", "alert", "bank_entry", "hash_bank", "rule", "search_queue", "link", "media",
     "item_version", "item", "telegram_peer", "telegram_account", "crawl_run",
     "target", "watchlist", "source_snapshot", "source", "audit_log", "user_account",
 )  # fmt: skip

@@ -6,6 +6,7 @@ from storage.models.content import (
     ItemVersion,
     Link,
     Media,
+    SearchQueue,
     Source,
     SourceSnapshot,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Link",
     "Media",
     "Rule",
+    "SearchQueue",
     "Source",
     "SourceSnapshot",
     "Target",

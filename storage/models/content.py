@@ -17,7 +17,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,12 +76,6 @@ class Item(Base):
         UniqueConstraint("source_id", "platform_id"),
         Index("ix_item_source_message", "source_id", "message_id"),
         Index("ix_item_posted_at", "posted_at"),
-        Index(
-            "ix_item_search_pending",
-            "id",
-            sqlite_where=text("search_pending"),
-            postgresql_where=text("search_pending"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -118,7 +111,6 @@ class Item(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     version_count: Mapped[int] = mapped_column(Integer, default=1)
-    search_pending: Mapped[bool] = mapped_column(Boolean, default=True)
     sightings: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
     """Collector kind → content hash it saw last. Versions compare within a kind, so the
     preview's rendering never counts as an edit of what the API saw."""
@@ -184,3 +176,17 @@ class Link(Base):
     target: Mapped[str | None] = mapped_column(Text)
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
     """Where in the item the link first appeared, so links list in reading order."""
+
+
+class SearchQueue(Base):
+    """Items whose text changed after the SQLite search index covered them (see storage.search).
+
+    New items need no entry: everything above the index's highest rowid is pending by definition.
+    """
+
+    __tablename__ = "search_queue"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("item.id", ondelete="CASCADE"), primary_key=True
+    )

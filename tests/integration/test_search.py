@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select, text
 
 from crawler.ingest import ingest
 from storage.item_queries import ItemFilter, find_items
-from storage.models import Item
+from storage.models import Item, SearchQueue
 from storage.search import catch_up, text_condition
 from tests.factories import post
 
@@ -68,12 +68,14 @@ def test_edited_text_is_found_by_its_new_words_only(corpus: Engine) -> None:
     assert 3 not in _search(corpus, "날씨가")
 
 
-def test_the_indexer_leaves_nothing_pending(corpus: Engine) -> None:
-    indexed = catch_up(corpus)
+def test_the_indexer_covers_new_and_edited_items_once(corpus: Engine) -> None:
+    sqlite = corpus.dialect.name == "sqlite"
+    assert catch_up(corpus) == (len(TEXTS) if sqlite else 0)
+    ingest(corpus, [post(2, "겹지인 구함 (수정)"), post(99, "새 글")])
+    assert catch_up(corpus) == (2 if sqlite else 0)
+    assert catch_up(corpus) == 0
     with corpus.connect() as conn:
-        pending = conn.execute(select(Item.id).where(Item.search_pending)).all()
-    assert pending == []
-    assert indexed == (len(TEXTS) if corpus.dialect.name == "sqlite" else 0)
+        assert conn.execute(select(SearchQueue.item_id)).all() == []
 
 
 def test_queries_of_three_characters_use_the_trigram_index(corpus: Engine) -> None:

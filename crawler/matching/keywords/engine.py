@@ -27,7 +27,8 @@ Matching decisions
 - Allowlist: a hit is cancelled when its span lies within the span of an occurrence of an
   allowlist phrase *of the same rule*. Phrases are folded like terms, so spacing variants of
   "딥페이크 성범죄 신고" count; a phrase next to the hit that does not cover it cancels nothing.
-- Hits of one (rule, term) do not overlap: the leftmost, then longest, wins.
+- Within a rule, a hit that lies inside a longer hit is dropped (지인능욕 inside 지인능욕방), and
+  hits of one term do not overlap (leftmost, then longest, wins). Different rules all report.
 
 Regex dialect: the subset of Python ``re`` that Hyperscan runs in UTF-8 mode with Unicode
 classes (``\\w \\d \\s`` are Unicode-aware, as in Python): no back-references, no look-arounds,
@@ -40,7 +41,6 @@ written (no folding) and their hits have form ``as_written``.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,21 +89,24 @@ class KeywordMatcher:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        keys: dict[str, list[_Target]] = defaultdict(list)
+        keys: dict[str, list[_Target]] = {}
         for index, rule in enumerate(self.rules):
             for term in rule.terms:
                 key = _term_key(rule, term)
-                keys[key].append(_target(index, term, _TERM, key))
+                keys.setdefault(key, []).append(_target(index, term, _TERM, key))
                 spelled = hangul.initials(term)
                 if len(spelled) >= _INITIALS_MIN_SYLLABLES and len(spelled) == len(key):
-                    keys[spelled].append(_target(index, term, _INITIALS, spelled))
+                    keys.setdefault(spelled, []).append(_target(index, term, _INITIALS, spelled))
             for phrase in rule.allowlist:
                 key = fold.fold_term(phrase)
                 if not key:
                     raise RuleError(rule.name, f"allowlist phrase {phrase!r} has no letters")
-                keys[key].append(_target(index, phrase, _ALLOW, key))
+                keys.setdefault(key, []).append(_target(index, phrase, _ALLOW, key))
         self._targets = list(keys.values())
-        self._literals = _compile_db([_hs_literal(k) for k in keys], 0) if keys else None
+        # Pattern ids past the targets are consonant+vowel pairs: they say that jamo in this
+        # message spell syllables, and only then is the skeleton composed and scanned again.
+        literals = [*keys, *fold.composable_pairs()] if keys else []
+        self._literals = _compile_db([_hs_literal(k) for k in literals], 0) if keys else None
         self._regexes = [(i, p) for i, r in enumerate(self.rules) for p in r.regexes]
         for index, pattern in self._regexes:
             _check_regex(self.rules[index].name, pattern)
@@ -123,15 +126,13 @@ class KeywordMatcher:
         return scratch
 
     def scan(self, text: str) -> list[Hit]:
-        if not text:
-            return []
         spans: list[tuple[int, str, int, int, Form]] = []  # (rule, term, start, end, form)
-        allowed: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        if self._literals is not None:
+        allowed: dict[int, list[tuple[int, int]]] = {}
+        if text and self._literals is not None:
             self._scan_skeleton(text, spans, allowed)
-        if self._regex_db is not None:
+        if text and self._regex_db is not None:
             self._scan_regexes(text, spans)
-        return self._finish(text, spans, allowed)
+        return self._finish(text, spans, allowed) if spans else []
 
     def _scan_skeleton(
         self,
@@ -140,6 +141,23 @@ class KeywordMatcher:
         allowed: dict[int, list[tuple[int, int]]],
     ) -> None:
         sk = fold.skeleton(text)
+        found = self._scan_units(sk)
+        if any(pattern >= len(self._targets) for pattern, _ in found):
+            sk = fold.compose(sk)
+            found = self._scan_units(sk)
+        for pattern, end_byte in found:
+            if end_byte % 2 or pattern >= len(self._targets):
+                continue  # odd: a literal of 2-byte units matched across unit boundaries
+            unit_end = end_byte // 2
+            for target in self._targets[pattern]:
+                start, end = sk.span(unit_end - target.length, unit_end)
+                if target.kind == _ALLOW:
+                    allowed.setdefault(target.rule, []).append((start, end))
+                elif _acceptable(text, start, end, target):
+                    form = _form(text[start:end], target)
+                    spans.append((target.rule, target.term, start, end, form))
+
+    def _scan_units(self, sk: fold.Skeleton) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         self._literals.scan(
             sk.units.tobytes(),
@@ -147,18 +165,7 @@ class KeywordMatcher:
             context=found,
             scratch=self._scratch("literals", self._literals),
         )
-        for pattern, end_byte in found:
-            if end_byte % 2:  # a 2-byte unit literal matched across unit boundaries
-                continue
-            unit_end = end_byte // 2
-            for target in self._targets[pattern]:
-                unit_start = unit_end - target.length
-                start, end = int(sk.starts[unit_start]), int(sk.ends[unit_end - 1])
-                if target.kind == _ALLOW:
-                    allowed[target.rule].append((start, end))
-                elif _acceptable(text, start, end, target):
-                    form = _form(text[start:end], target)
-                    spans.append((target.rule, target.term, start, end, form))
+        return found
 
     def _scan_regexes(self, text: str, spans: list[tuple[int, str, int, int, Form]]) -> None:
         # errors="replace" turns a lone surrogate into one "?" byte: still one character,
@@ -185,13 +192,17 @@ class KeywordMatcher:
         allowed: dict[int, list[tuple[int, int]]],
     ) -> list[Hit]:
         hits: list[Hit] = []
-        last_end: dict[tuple[int, str], int] = {}
+        term_end: dict[tuple[int, str], int] = {}
+        rule_end: dict[int, int] = {}
+        # Sorted by start, longest first, so a hit inside a longer hit of its rule comes after
+        # it and ends no later than the furthest end kept so far for that rule.
         for rule_index, term, start, end, form in sorted(spans, key=lambda s: (s[2], -s[3])):
             if any(a <= start and end <= b for a, b in allowed.get(rule_index, ())):
                 continue
-            if last_end.get((rule_index, term), -1) > start:
+            if term_end.get((rule_index, term), -1) > start or rule_end.get(rule_index, -1) >= end:
                 continue
-            last_end[rule_index, term] = end
+            term_end[rule_index, term] = end
+            rule_end[rule_index] = max(end, rule_end.get(rule_index, -1))
             rule = self.rules[rule_index]
             hits.append(Hit(rule.name, term, form, start, end, text[start:end], rule.severity))
         return hits

@@ -25,9 +25,7 @@ Folding rules, one 16-bit unit per character:
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -48,11 +46,6 @@ HOMOGLYPHS = {
     "α": "a", "β": "b", "ϲ": "c", "ε": "e", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "v",
     "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z",
 }  # fmt: skip
-
-# Any vowel jamo in the raw text (compatibility, conjoining, half-width) is the cheap
-# sign that something may be spelled out and composition has to run at all.
-_VOWEL_JAMO = re.compile("[\u314f-\u3163\u1161-\u1175\uffc2-\uffdc]")
-
 
 def _fold_letter(ch: str) -> int:
     cp = ord(ch)
@@ -86,38 +79,72 @@ def fold_table() -> np.ndarray:
     return table
 
 
+@cache
+def _bmp_table() -> np.ndarray:
+    # 128 KB stays in cache where the full table does not; most messages are BMP-only.
+    return fold_table()[:0x10000].copy()
+
+
 def is_separator(ch: str) -> bool:
     return int(fold_table()[ord(ch)]) == SEPARATOR
 
 
-@dataclass(frozen=True)
 class Skeleton:
-    """``units[k]`` is the folded letter that came from ``text[starts[k]:ends[k]]``."""
+    """``units[k]`` is the folded letter that came from ``text[start:end]`` = ``span(k, k + 1)``.
 
-    units: np.ndarray  # uint16
-    starts: np.ndarray  # int64 character offsets into the original text
-    ends: np.ndarray
+    Character offsets are only worked out when a hit asks for them: most messages have none.
+    """
+
+    __slots__ = ("_ends", "_folded", "_starts", "units")
+
+    def __init__(
+        self,
+        units: np.ndarray,
+        folded: np.ndarray | None = None,
+        starts: np.ndarray | None = None,
+        ends: np.ndarray | None = None,
+    ) -> None:
+        self.units = units  # uint16
+        self._folded = folded  # one unit per character of the text, separators 0
+        self._starts = starts
+        self._ends = ends  # None while every unit is exactly one character
+
+    @property
+    def starts(self) -> np.ndarray:
+        if self._starts is None:
+            self._starts = np.flatnonzero(self._folded)
+        return self._starts
+
+    def span(self, first: int, stop: int) -> tuple[int, int]:
+        """Character span of ``units[first:stop]`` in the original text."""
+        start = int(self.starts[first])
+        if self._ends is None:
+            return start, int(self.starts[stop - 1]) + 1
+        return start, int(self._ends[stop - 1])
 
 
 def skeleton(text: str) -> Skeleton:
-    # surrogatepass: lone surrogates (seen in broken UTF-16 from clients) stay one code point
+    """Fold ``text`` without composing jamo (see ``compose``)."""
+    # surrogatepass: lone surrogates (seen in broken UTF-16 from clients) stay one code unit
     # each, so indices keep lining up with the str; the table treats them as separators.
-    codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    folded = fold_table()[codepoints]
-    starts = np.flatnonzero(folded)
-    units = folded[starts]
-    if _VOWEL_JAMO.search(text) is None:
-        return Skeleton(units, starts, starts + 1)
-    return _compose(units, starts)
+    data = text.encode("utf-16-le", "surrogatepass")
+    if len(data) == 2 * len(text):
+        folded = _bmp_table().take(np.frombuffer(data, dtype=np.uint16))
+    else:
+        codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        folded = fold_table().take(codepoints)
+    return Skeleton(folded[folded != SEPARATOR], folded)
 
 
-def _compose(units: np.ndarray, starts: np.ndarray) -> Skeleton:
+def compose(sk: Skeleton) -> Skeleton:
+    """Compose the runs of jamo in a skeleton that spell syllables (ㅈㅣㅇㅣㄴ → 지인)."""
+    units, starts = sk.units, sk.starts
     is_consonant = (units >= hangul.CONSONANT_FIRST) & (units <= hangul.CONSONANT_LAST)
     is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
     candidates = np.flatnonzero(is_consonant[:-1] & is_vowel[1:])
-    ends = starts + 1
     if candidates.size == 0:
-        return Skeleton(units, starts, ends)
+        return sk
+    ends = starts + 1
     jamo_mask = is_consonant | is_vowel
     unit_parts, start_parts, end_parts = [], [], []
     done = 0
@@ -145,10 +172,17 @@ def _compose(units: np.ndarray, starts: np.ndarray) -> Skeleton:
     start_parts.append(starts[done:])
     end_parts.append(ends[done:])
     return Skeleton(
-        np.concatenate(unit_parts), np.concatenate(start_parts), np.concatenate(end_parts)
+        np.concatenate(unit_parts),
+        starts=np.concatenate(start_parts),
+        ends=np.concatenate(end_parts),
     )
 
 
+def composable_pairs() -> list[str]:
+    """Every initial consonant + vowel pair: the skeleton needs ``compose`` iff one occurs."""
+    return [c + v for c in hangul.CHOSEONG for v in hangul.JUNGSEONG]
+
+
 def fold_term(term: str) -> str:
-    """The skeleton of a rule term or phrase, as a str of units (for keys and checks)."""
-    return "".join(map(chr, skeleton(term).units.tolist()))
+    """The composed skeleton of a rule term or phrase, as a str of units."""
+    return "".join(map(chr, compose(skeleton(term)).units.tolist()))

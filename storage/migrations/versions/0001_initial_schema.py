@@ -212,7 +212,6 @@ def upgrade() -> None:
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified", sa.Text(), nullable=True),
         sa.Column("version_count", sa.Integer(), nullable=False),
-        sa.Column("search_pending", sa.Boolean(), nullable=False),
         sa.Column(
             "sightings",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -226,13 +225,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("item", schema=None) as batch_op:
         batch_op.create_index("ix_item_posted_at", ["posted_at"], unique=False)
-        batch_op.create_index(
-            "ix_item_search_pending",
-            ["id"],
-            unique=False,
-            sqlite_where=sa.text("search_pending"),
-            postgresql_where=sa.text("search_pending"),
-        )
         batch_op.create_index("ix_item_source_message", ["source_id", "message_id"], unique=False)
 
     op.create_table(
@@ -469,6 +461,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_media_sha256"), ["sha256"], unique=False)
 
     op.create_table(
+        "search_queue",
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["item.id"], name=op.f("fk_search_queue_item_id_item"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("item_id", name=op.f("pk_search_queue")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "alert_event",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("alert_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -511,6 +512,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_alert_event_alert_id"))
 
     op.drop_table("alert_event")
+    op.drop_table("search_queue")
     with op.batch_alter_table("media", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_media_sha256"))
         batch_op.drop_index(batch_op.f("ix_media_pdq"))
@@ -542,11 +544,6 @@ def downgrade() -> None:
     op.drop_table("source_snapshot")
     with op.batch_alter_table("item", schema=None) as batch_op:
         batch_op.drop_index("ix_item_source_message")
-        batch_op.drop_index(
-            "ix_item_search_pending",
-            sqlite_where=sa.text("search_pending"),
-            postgresql_where=sa.text("search_pending"),
-        )
         batch_op.drop_index("ix_item_posted_at")
 
     op.drop_table("item")
