@@ -108,17 +108,27 @@ def _adapt(row: dict[str, Any], kinds: dict[str, str], is_sqlite: bool) -> dict[
         if value is None:
             continue
         if kind == "datetime":
-            out[name] = _datetime(value, is_sqlite)
+            out[name] = _sqlite_datetime(value) if is_sqlite else _aware(value)
         elif is_sqlite:
-            out[name] = json.dumps(value, ensure_ascii=False)
+            out[name] = _EMPTY_JSON.get(type(value)) if not value else _json(value)
         else:
             out[name] = Jsonb(value)
     return out
 
 
-def _datetime(value: datetime, is_sqlite: bool) -> datetime | str:
+_EMPTY_JSON = {list: "[]", dict: "{}", tuple: "[]"}
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database; times are UTC and aware")
-    value = value.astimezone(UTC)
-    # SQLAlchemy's own storage format for SQLite datetimes, so rows read back identically.
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds") if is_sqlite else value
+    return value
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """SQLAlchemy's own storage format for SQLite datetimes, so rows read back identically."""
+    offset = _aware(value).utcoffset()
+    if offset:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]

@@ -148,6 +148,7 @@ class ItemState:
 def _known_items(
     conn: Connection, source_id: int, platform_ids: Sequence[str]
 ) -> dict[str, tuple[int, int, dict[str, str] | None]]:
+    """(id, version count, sightings) of the given items that exist."""
     found: dict[str, tuple[int, int, dict[str, str] | None]] = {}
     for part in chunks(platform_ids):
         rows = conn.execute(
@@ -156,6 +157,18 @@ def _known_items(
             ).where(_items.c.source_id == source_id, _items.c.platform_id.in_(part))
         )
         found.update((pid, (item_id, count, seen)) for pid, item_id, count, seen in rows)
+    return found
+
+
+def _item_ids(conn: Connection, source_id: int, platform_ids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(platform_ids):
+        rows = conn.execute(
+            select(_items.c.platform_id, _items.c.id).where(
+                _items.c.source_id == source_id, _items.c.platform_id.in_(part)
+            )
+        )
+        found.update((pid, item_id) for pid, item_id in rows)
     return found
 
 
@@ -235,8 +248,8 @@ def upsert_items(
     platform_ids = [row["platform_id"] for row in rows]
     before = _known_items(conn, source_id, platform_ids)
     bulk.executemany(conn, statement, _items, rows)
-    new_ids = _known_items(conn, source_id, [pid for pid in platform_ids if pid not in before])
-    states = {pid: ItemState(item_id, False, 1, None) for pid, (item_id, _, _) in new_ids.items()}
+    new_ids = _item_ids(conn, source_id, [pid for pid in platform_ids if pid not in before])
+    states = {pid: ItemState(item_id, False, 1, None) for pid, item_id in new_ids.items()}
     for pid, (item_id, count, seen) in before.items():
         states[pid] = ItemState(item_id, True, count, (seen or {}).get(collector))
     return states
