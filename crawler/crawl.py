@@ -69,6 +69,14 @@ CollectorFactory = Callable[[], Collector]
 COLLECTORS: dict[TargetKind, CollectorFactory] = {}
 
 
+def default_matchers(engine: Engine, settings: Settings) -> list[Matcher]:
+    """The matchers every ingest path runs (keyword rules, hash banks, discovery, changes).
+
+    Every collector, in this process or another, gets its matchers from here.
+    """
+    return []
+
+
 def unavailable_outcome(kind: TargetKind, settings: Settings) -> TargetOutcome | None:
     if kind is TargetKind.TELEGRAM and not settings.telegram.accounts:
         return TargetOutcome("no_account", "no Telegram account configured (telegram.accounts)")

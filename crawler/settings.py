@@ -214,7 +214,8 @@ def _expects_json(path: str) -> bool:
 def _reject_unknown_env() -> None:
     known_sections = {name: model.annotation for name, model in Settings.model_fields.items()}
     for var in sorted(os.environ):
-        if not var.startswith(ENV_PREFIX) or var in _NON_SETTING_ENV:
+        # pydantic-settings matches names case-insensitively, so this check does too.
+        if not var.upper().startswith(ENV_PREFIX) or var.upper() in _NON_SETTING_ENV:
             continue
         section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
         if section not in known_sections:

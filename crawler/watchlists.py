@@ -120,7 +120,11 @@ def parse_watchlist_yaml(text: str, allow_private: tuple[str, ...] = ()) -> list
         raise WatchlistFileError([f"line {line}: expected a top-level 'watchlists:' list"])
     for list_node in lists.value:
         line = list_node.start_mark.line + 1
-        data = _construct(list_node)
+        try:
+            data = _construct(_without_targets(list_node))
+        except UserError as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             problems.append(f"line {line}: a watchlist needs a 'name'")
             continue
@@ -154,8 +158,26 @@ def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
     return None
 
 
+def _without_targets(node: yaml.Node) -> yaml.Node:
+    """The list's own fields; its targets are built (and reported) one by one."""
+    if not isinstance(node, yaml.MappingNode):
+        return node
+    pairs = [
+        (key, value)
+        for key, value in node.value
+        if not (isinstance(key, yaml.ScalarNode) and key.value == "targets")
+    ]
+    return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
+
+
 def _construct(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_document(node)
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as exc:
+        raise UserError(f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except Exception:
+        # PyYAML's constructors raise ValueError, AttributeError… for "!!int abc" and the like.
+        raise UserError("not valid YAML (a value does not match its tag)") from None
 
 
 def _target_from(data: Any, allow_private: tuple[str, ...]) -> TargetSpec:

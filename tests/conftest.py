@@ -21,13 +21,9 @@ from sqlalchemy.engine import make_url
 
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.models import Base
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_TABLES_IN_FK_ORDER = (
-    "alert_event", "alert", "bank_entry", "hash_bank", "rule", "search_queue", "link", "media",
-    "item_version", "item", "telegram_peer", "telegram_account", "crawl_run",
-    "target", "watchlist", "source_snapshot", "source", "audit_log", "user_account",
-)  # fmt: skip
 
 
 def _real_connect_guard() -> None:
@@ -129,5 +125,6 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def _truncate(engine: Engine) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(_TABLES_IN_FK_ORDER)} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from crawler.cli.context import app_context
 from crawler.cli.output import print_table
-from crawler.crawl import crawl_once
+from crawler.crawl import crawl_once, default_matchers
 from crawler.errors import UserError
 from crawler.locators import normalize
 from storage.watchlist_store import TargetRow
@@ -40,7 +40,10 @@ def crawl(
     def progress(row: TargetRow) -> None:
         console.print(f"crawling {row.kind} {row.locator}", markup=False, highlight=False)
 
-    results = asyncio.run(crawl_once(engine, settings, locator=locator, progress=progress))
+    matchers = default_matchers(engine, settings)
+    results = asyncio.run(
+        crawl_once(engine, settings, locator=locator, matchers=matchers, progress=progress)
+    )
     if target and not results:
         raise UserError(f"not watched: {locator}")
     print_table(

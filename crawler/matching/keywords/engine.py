@@ -115,15 +115,7 @@ class KeywordMatcher:
             if self._regexes
             else None
         )
-        self._local = threading.local()
-
-    def _scratch(self, name: str, db: hyperscan.Database) -> hyperscan.Scratch:
-        # Hyperscan scratch space may be used by one scan at a time: one per thread.
-        scratch = getattr(self._local, name, None)
-        if scratch is None:
-            scratch = hyperscan.Scratch(db)
-            setattr(self._local, name, scratch)
-        return scratch
+        self._scratch = _Scratch(self._literals, self._regex_db)
 
     def scan(self, text: str) -> list[Hit]:
         spans: list[tuple[int, str, int, int, Form]] = []  # (rule, term, start, end, form)
@@ -163,7 +155,7 @@ class KeywordMatcher:
             sk.units.tobytes(),
             match_event_handler=_collect_end,
             context=found,
-            scratch=self._scratch("literals", self._literals),
+            scratch=self._scratch.literals,
         )
         return found
 
@@ -176,7 +168,7 @@ class KeywordMatcher:
             data,
             match_event_handler=_collect_span,
             context=found,
-            scratch=self._scratch("regexes", self._regex_db),
+            scratch=self._scratch.regexes,
         )
         if not found:
             return
@@ -206,6 +198,13 @@ class KeywordMatcher:
             rule = self.rules[rule_index]
             hits.append(Hit(rule.name, term, form, start, end, text[start:end], rule.severity))
         return hits
+
+
+class _Scratch(threading.local):
+    """Hyperscan scratch space serves one scan at a time: each thread gets its own."""
+
+    def __init__(self, *dbs: hyperscan.Database | None) -> None:
+        self.literals, self.regexes = (hyperscan.Scratch(db) if db else None for db in dbs)
 
 
 def compile_rules(rules: Sequence[Rule]) -> KeywordMatcher:
