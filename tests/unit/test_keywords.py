@@ -242,6 +242,8 @@ def test_yaml_reads_every_scalar_as_a_string():
         ("rules:\n  - name: a\n    terms: [지인능욕]\n    severity: urgent\n", "a", 2, "severity"),
         ("rules:\n  - name: a\n    terms: [ab]\n  - name: a\n    terms: [cd]\n", "a", 4, "already"),
         ("rules:\n  - name: a\n    terms: [[지인]]\n", "a", 3, "single value"),
+        ("rules:\n  - name: a\n    regexes: ['(a)\\1']\n", "a", 2, "Back-references"),
+        ("rules:\n  - name: a\n    terms: [19금]\n", "a", 2, "separators"),
         ("rules: [\n", None, 2, "not valid YAML"),
         ("rule:\n  - name: a\n", None, 1, "unknown top-level key"),
         ("- name: a\n", None, 1, "mapping"),

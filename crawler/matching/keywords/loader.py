@@ -10,14 +10,16 @@ rules:
     allowlist: [딥페이크 성범죄 신고]     # optional; cancels hits of this rule inside the phrase
 ```
 
-Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``), and
-errors name the rule and the 1-based line of the offending node.
+Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``).
+Rules are checked as ``compile_rules`` would (unsupported regexes, terms made of separators), and
+errors name the rule and the 1-based line of the rule (or of the offending node).
 """
 
 from __future__ import annotations
 
 import yaml
 
+from crawler.matching.keywords.engine import validate_rule
 from crawler.matching.keywords.rules import Rule, RuleError
 
 _LIST_KEYS = ("terms", "regexes", "allowlist")
@@ -72,9 +74,11 @@ def _rule(node: yaml.Node) -> Rule:
         else:
             raise RuleError(name, f"unknown key {key!r}", _line(key_node))
     try:
-        return Rule(**values)  # type: ignore[arg-type]
+        rule = Rule(**values)  # type: ignore[arg-type]
+        validate_rule(rule)
     except RuleError as exc:
         raise RuleError(name, exc.message, _line(node)) from None
+    return rule
 
 
 def _mapping(node: yaml.MappingNode, rule: str | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
