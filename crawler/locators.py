@@ -264,10 +264,22 @@ def _parse_number(part: str) -> int:
     return int(part)
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
 def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local, unspecified and other non-global addresses."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Private, loopback, link-local, unspecified and other non-global addresses.
+
+    IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by the
+    IPv4 address they reach, since that is where a translating network delivers them.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and is_forbidden_address(embedded):
+            return True
     return not address.is_global or address.is_multicast
 
 

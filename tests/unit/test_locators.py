@@ -559,3 +559,13 @@ def test_every_ipv4_spelling_of_an_address_gets_the_same_verdict(n: int, spellin
             normalize(f"http://{spelled}/")
     else:
         assert normalize(f"http://{spelled}/") == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::127.0.0.1]/", "http://[64:ff9b::127.0.0.1]/", "http://[64:ff9b::a00:1]/",
+     "http://[2002:7f00:1::]/", "http://[2002:c0a8:101::1]/"],
+)  # fmt: skip
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(url: str) -> None:
+    with pytest.raises(LocatorError):
+        normalize(url)
