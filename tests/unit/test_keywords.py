@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,19 @@ def test_allowlist_phrase_cancels_hits_it_contains(matcher):
     assert matcher.scan("딥페이크 성범죄 신고는 112") == []
     assert matcher.scan("딥페이크성범죄  신고") == []  # spacing variants of the phrase count
     assert matcher.scan("지인능욕 피해 신고 방법") == []
+
+
+def test_allowlist_cancels_each_occurrence_on_its_own(matcher):
+    text = "지인능욕 피해 신고 / 지인능욕 / 지인능욕 피해 신고"
+    hits = matcher.scan(text)
+    assert [(h.start, h.end) for h in hits] == [(13, 17)]
+
+
+def test_one_matcher_serves_several_threads(matcher):
+    texts = ["지 인 능 욕", "ㅈㅇㄴㅇ", "dеepfаke"] * 50
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(matcher.scan, texts))
+    assert results == [matcher.scan(t) for t in texts]
 
 
 def test_allowlist_does_not_cancel_what_it_does_not_cover(matcher):

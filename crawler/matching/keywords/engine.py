@@ -109,8 +109,15 @@ class KeywordMatcher:
         self._targets = list(keys.values())
         # Pattern ids past the targets are consonant+vowel pairs: they say that jamo in this
         # message spell syllables, and only then is the skeleton composed and scanned again.
-        literals = [*keys, *fold.composable_pairs()] if keys else []
-        self._literals = _compile_db([_hs_literal(k) for k in literals], 0) if keys else None
+        pairs = fold.composable_pairs()
+        self._literals = (
+            _compile_db(
+                [_hs_literal(k) for k in [*keys, *pairs]],
+                [0] * len(keys) + [hyperscan.HS_FLAG_SINGLEMATCH] * len(pairs),
+            )
+            if keys
+            else None
+        )
         self._regexes = [(i, p) for i, r in enumerate(self.rules) for p in r.regexes]
         for index, pattern in self._regexes:
             _check_regex(self.rules[index].name, pattern)
@@ -190,10 +197,11 @@ class KeywordMatcher:
         hits: list[Hit] = []
         term_end: dict[tuple[int, str], int] = {}
         rule_end: dict[int, int] = {}
+        cover = {rule: _Cover(spans_) for rule, spans_ in allowed.items()}
         # Sorted by start, longest first, so a hit inside a longer hit of its rule comes after
         # it and ends no later than the furthest end kept so far for that rule.
         for rule_index, term, start, end, form in sorted(spans, key=lambda s: (s[2], -s[3])):
-            if any(a <= start and end <= b for a, b in allowed.get(rule_index, ())):
+            if rule_index in cover and cover[rule_index].covers(start, end):
                 continue
             if term_end.get((rule_index, term), -1) > start or rule_end.get(rule_index, -1) >= end:
                 continue
@@ -202,6 +210,25 @@ class KeywordMatcher:
             rule = self.rules[rule_index]
             hits.append(Hit(rule.name, term, form, start, end, text[start:end], rule.severity))
         return hits
+
+
+class _Cover:
+    """Does some allowlist span contain [start, end)? Queried with ascending ``start``.
+
+    Hostile text can repeat a phrase thousands of times in a web page, so this is a sweep
+    (max end of the spans begun so far), not a scan of every span for every hit.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self._spans = sorted(spans)
+        self._next = 0
+        self._max_end = -1
+
+    def covers(self, start: int, end: int) -> bool:
+        while self._next < len(self._spans) and self._spans[self._next][0] <= start:
+            self._max_end = max(self._max_end, self._spans[self._next][1])
+            self._next += 1
+        return self._max_end >= end
 
 
 class _Scratch(threading.local):
@@ -273,7 +300,7 @@ def _check_regex(rule: str, pattern: str) -> None:
         raise RuleError(rule, f"regex {pattern!r} is not supported: {exc}") from None
 
 
-def _compile_db(expressions: list[bytes], flags: int) -> hyperscan.Database:
+def _compile_db(expressions: list[bytes], flags: int | list[int]) -> hyperscan.Database:
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
         expressions=expressions,
