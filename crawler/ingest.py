@@ -348,7 +348,7 @@ def _version_row(
         "text_sha256": row["text_sha256"],
         "media_hashes": sorted(_media_key(m) for m in obs.media),
         "observed_at": obs.observed_at,
-        "edited_at": row.get("edited_at"),
+        "edited_at": obs.edited_at if isinstance(obs, Post) else None,
     }
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
-
-_WHITESPACE = re.compile(r"\s+")
 
 
 def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+    # Most collected text already is NFC; the check is much cheaper than normalizing.
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def normalized(text: str) -> str:
     """NFC with whitespace runs collapsed: the form whose hash decides whether text changed."""
-    return _WHITESPACE.sub(" ", nfc(text)).strip()
+    return " ".join(nfc(text).split())
 
 
 def text_sha256(text: str) -> str:

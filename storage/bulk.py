@@ -80,6 +80,8 @@ def executemany(
 ) -> list[Row[Any]]:
     """Run `statement` (from insert_statement) for every row, as one batch.
 
+    The rows are handed over: their datetime and JSON values are converted in place.
+
     `returning` (PostgreSQL only: SQLite's executemany cannot return rows) is a RETURNING list
     of columns of `table`; its rows come back in no particular order.
     """
@@ -89,10 +91,11 @@ def executemany(
     if conn.dialect.name == "sqlite":
         if returning is not None:
             raise ValueError("SQLite batches cannot return rows")
-        params = [_adapt(row, kinds, is_sqlite=True) for row in rows]
+        dates: dict[datetime, str] = {}
+        params = [_adapt_sqlite(row, kinds, dates) for row in rows]
         conn.exec_driver_sql(_sqlite_sql(statement), params)
         return []
-    adapted = [_adapt(row, kinds, is_sqlite=False) for row in rows]
+    adapted = [_adapt_postgres(row, kinds) for row in rows]
     columns = {name: [row[name] for row in adapted] for name in adapted[0]}
     sql = _postgres_sql(statement, table)
     if returning is None:
@@ -101,19 +104,30 @@ def executemany(
     return list(conn.exec_driver_sql(f"{sql} RETURNING {returning}", columns))
 
 
-def _adapt(row: dict[str, Any], kinds: dict[str, str], is_sqlite: bool) -> dict[str, Any]:
-    out = dict(row)
+def _adapt_sqlite(
+    row: dict[str, Any], kinds: dict[str, str], dates: dict[datetime, str]
+) -> dict[str, Any]:
     for name, kind in kinds.items():
-        value = out.get(name)
+        value = row.get(name)
         if value is None:
             continue
         if kind == "datetime":
-            out[name] = _sqlite_datetime(value) if is_sqlite else _aware(value)
-        elif is_sqlite:
-            out[name] = _EMPTY_JSON.get(type(value)) if not value else _json(value)
+            # Rows of a batch share most of their times (when it was observed).
+            text = dates.get(value)
+            if text is None:
+                text = dates[value] = _sqlite_datetime(value)
+            row[name] = text
         else:
-            out[name] = Jsonb(value)
-    return out
+            row[name] = _EMPTY_JSON.get(type(value)) if not value else _json(value)
+    return row
+
+
+def _adapt_postgres(row: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    for name, kind in kinds.items():
+        value = row.get(name)
+        if value is not None:
+            row[name] = _aware(value) if kind == "datetime" else Jsonb(value)
+    return row
 
 
 _EMPTY_JSON = {list: "[]", dict: "{}", tuple: "[]"}

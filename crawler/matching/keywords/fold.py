@@ -2,9 +2,10 @@
 
 Matching happens on the skeleton, not on the text, so one literal per term catches every
 separated, look-alike and spelled-out form. Folding is one table look-up per character done
-by numpy over the UTF-32 code points (a pure-Python pass per character was several times too
-slow for the throughput target), and the table index *is* the Python ``str`` index, so spans
-map back to the original without byte-offset arithmetic.
+by numpy over the UTF-16 code units (UTF-32 when the text has characters beyond the BMP, so
+that there is always one array element per ``str`` character): a pure-Python pass per
+character was several times too slow for the throughput target, and because the array index
+*is* the ``str`` index, spans map back to the original without byte-offset arithmetic.
 
 Folding rules, one 16-bit unit per character:
 
@@ -46,6 +47,7 @@ HOMOGLYPHS = {
     "α": "a", "β": "b", "ϲ": "c", "ε": "e", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "v",
     "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z",
 }  # fmt: skip
+
 
 def _fold_letter(ch: str) -> int:
     cp = ord(ch)
@@ -159,14 +161,18 @@ def compose(sk: Skeleton) -> Skeleton:
         unit_parts.append(units[done:first])
         start_parts.append(starts[done:first])
         end_parts.append(ends[done:first])
+        run_units, run_starts, run_ends = [], [], []
         i = 0
         while i < len(run):
             composed = hangul.compose_at(run, i)
             j, letter = composed if composed else (i + 1, run[i])
-            unit_parts.append(np.array([ord(letter)], dtype=np.uint16))
-            start_parts.append(starts[first + i : first + i + 1])
-            end_parts.append(ends[first + j - 1 : first + j])
+            run_units.append(ord(letter))
+            run_starts.append(first + i)
+            run_ends.append(first + j - 1)
             i = j
+        unit_parts.append(np.array(run_units, dtype=np.uint16))
+        start_parts.append(starts[run_starts])
+        end_parts.append(ends[run_ends])
         done = stop
     unit_parts.append(units[done:])
     start_parts.append(starts[done:])
