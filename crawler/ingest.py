@@ -218,13 +218,15 @@ def _write_sightings(
     by_id: dict[str, Post | PageSnapshot],
     result: IngestResult,
 ) -> None:
+    # Enum attribute access is slow in a per-row loop; StrEnum members are their values.
+    kind = str(collector)
     rows, hashes = [], {}
     for platform_id, obs in by_id.items():
         row = _item_row(source_id, platform_id, obs)
         hashes[platform_id] = content_hash(row["text_sha256"], obs.media)
-        row["sightings"] = {collector.value: hashes[platform_id]}
+        row["sightings"] = {kind: hashes[platform_id]}
         rows.append(row)
-    states = writes.upsert_items(conn, source_id, collector.value, rows)
+    states = writes.upsert_items(conn, source_id, kind, rows)
 
     versions, sightings, new_content, media_new, media_fill, links = [], [], [], [], [], []
     for row in rows:
@@ -234,10 +236,10 @@ def _write_sightings(
         if state.existed:
             if state.sighting_hash == digest:
                 continue
-            sightings.append((item_id, collector.value, digest))
+            sightings.append((item_id, kind, digest))
         if not state.existed or state.sighting_hash is not None:
             version_no = state.version_count + 1 if state.existed else 1
-            versions.append(_version_row(item_id, version_no, collector, digest, row, obs))
+            versions.append(_version_row(item_id, version_no, kind, digest, row, obs))
             if not state.existed:
                 result.new_item_ids.append(item_id)
             else:
@@ -262,7 +264,7 @@ def _write_sightings(
             {
                 "item_id": item_id,
                 "url": link.url,
-                "kind": link.kind.value,
+                "kind": str(link.kind),
                 "target": link.target,
                 "ordinal": ordinal,
             }
@@ -277,7 +279,7 @@ def _write_sightings(
     writes.upsert_media(conn, media_fill, overwrite=False)
     writes.insert_links(conn, links)
     result.media_hashed += sum(
-        1 for m in (*media_new, *media_fill) if m["hash_status"] == HashStatus.HASHED.value
+        1 for m in (*media_new, *media_fill) if m["hash_status"] == HashStatus.HASHED
     )
 
 
@@ -334,7 +336,7 @@ def _item_row(source_id: int, platform_id: str, obs: Post | PageSnapshot) -> dic
 def _version_row(
     item_id: int,
     version_no: int,
-    collector: CollectorKind,
+    collector: str,
     digest: str,
     row: dict[str, Any],
     obs: Post | PageSnapshot,
@@ -342,7 +344,7 @@ def _version_row(
     return {
         "item_id": item_id,
         "version_no": version_no,
-        "collector": collector.value,
+        "collector": collector,
         "content_hash": digest,
         "text": row["text"],
         "text_sha256": row["text_sha256"],

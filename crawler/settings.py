@@ -116,6 +116,26 @@ class MediaSettings(_Section):
     max_bytes: int = Field(default=20_000_000, gt=0)
 
 
+class SpiderSettings(_Section):
+    """Manners and limits of the Scrapy spiders (t.me/s preview, page watch)."""
+
+    contact_url: str = "https://github.com/chanwatch/chanwatch"
+    """Named in the User-Agent so site operators can reach whoever runs the crawler."""
+    download_delay_s: float = Field(default=1.0, ge=0)
+    max_pages_per_run: int = Field(default=50, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_page_bytes: int = Field(default=5_000_000, gt=0)
+    robots_max_age_s: int = Field(default=86_400, gt=0, le=86_400)
+    """RFC 9309 lets a crawler cache robots.txt for at most 24 hours."""
+
+    @field_validator("contact_url")
+    @classmethod
+    def _http_contact(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or any(c in value for c in " ;()"):
+            raise ValueError("must be an http(s) URL without spaces, ';' or parentheses")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -128,6 +148,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     net: NetSettings = NetSettings()
     media: MediaSettings = MediaSettings()
+    spiders: SpiderSettings = SpiderSettings()
 
     @field_validator("database_url")
     @classmethod
