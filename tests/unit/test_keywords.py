@@ -19,6 +19,7 @@ from crawler.matching.keywords import (
     RuleError,
     Severity,
     compile_rules,
+    hangul,
     load_rules_yaml,
 )
 
@@ -315,3 +316,39 @@ def _property_matcher():
     if not _PROPERTY_MATCHER:
         _PROPERTY_MATCHER.append(compile_rules(RULES))
     return _PROPERTY_MATCHER[0]
+
+
+syllables = st.integers(0xAC00, 0xD7A3).map(chr)
+# Compound vowels and finals as typed one key at a time.
+_SPLIT = dict(
+    zip(
+        "ㅘㅙㅚㅝㅞㅟㅢㄳㄵㄶㄺㄻㄼㄽㄾㄿㅀㅄ",
+        (
+            *("ㅗㅏ", "ㅗㅐ", "ㅗㅣ", "ㅜㅓ", "ㅜㅔ", "ㅜㅣ", "ㅡㅣ", "ㄱㅅ", "ㄴㅈ"),
+            *("ㄴㅎ", "ㄹㄱ", "ㄹㅁ", "ㄹㅂ", "ㄹㅅ", "ㄹㅌ", "ㄹㅍ", "ㄹㅎ", "ㅂㅅ"),
+        ),
+        strict=True,
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(syllables, min_size=2, max_size=5).map("".join), st.booleans(), st.booleans())
+def test_any_term_spelled_out_in_jamo_is_found(term, split_compounds, spaced):
+    jamo = [j for ch in term for j in hangul.decompose(ch) if j]
+    if split_compounds:
+        jamo = [part for j in jamo for part in _SPLIT.get(j, j)]
+    spelled = (" " if spaced else "").join(jamo)
+    text = "글: " + spelled + " 끝"
+    hit = only(compile_rules([Rule("r", terms=(term,))]), text)
+    assert (hit.form, hit.start, hit.end) == (Form.JAMO, 3, 3 + len(spelled))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(syllables, min_size=3, max_size=5).map("".join))
+def test_initials_of_any_long_term_are_found_only_as_initials(term):
+    matcher = compile_rules([Rule("r", terms=(term,))])
+    hit = only(matcher, "글: " + hangul.initials(term))
+    assert (hit.form, hit.start, hit.end) == (Form.INITIALS, 3, 3 + len(term))
+    same_initials = "".join(hangul.compose(i, "ㅏ") for i in hangul.initials(term))
+    assert Form.INITIALS not in {h.form for h in matcher.scan(same_initials)}

@@ -51,13 +51,15 @@ HOMOGLYPHS = {
 
 def _fold_letter(ch: str) -> int:
     cp = ord(ch)
-    if hangul.SYLLABLE_FIRST <= cp <= hangul.SYLLABLE_LAST:
+    # Hangul folds onto syllables and compatibility jamo, never through NFKC: NFKC turns
+    # compatibility jamo into conjoining ones, compound finals into archaic initials (ㅀ → ᄚ).
+    if hangul.SYLLABLE_FIRST <= cp <= hangul.SYLLABLE_LAST or 0x3131 <= cp <= 0x318E:
         return cp
+    if cp in hangul.CONJOINING_TO_COMPAT:
+        return ord(hangul.CONJOINING_TO_COMPAT[cp])
+    if 0xFFA1 <= cp <= 0xFFDC:  # half-width jamo: "<narrow> 3131"
+        return int(unicodedata.decomposition(ch).split()[1], 16)
     folded = unicodedata.normalize("NFKC", ch).casefold()
-    # NFKC turns compatibility and half-width jamo into conjoining jamo; fold all three
-    # onto the compatibility jamo that composition and initial-consonant keys use.
-    if len(folded) == 1 and ord(folded) in hangul.CONJOINING_TO_COMPAT:
-        return ord(hangul.CONJOINING_TO_COMPAT[ord(folded)])
     if len(folded) != 1:
         folded = ch.casefold() if len(ch.casefold()) == 1 else ch
     base = unicodedata.normalize("NFKD", folded)
