@@ -47,7 +47,9 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 class Rule:
     """One keyword rule.
 
-    ``terms`` are matched in every evasion form (see ``Form``); ``regexes`` run on the text as
+    ``terms`` are matched in every evasion form (see ``Form``). They are made of letters (and
+    spaces, which are optional in the text); digits, punctuation and symbols are separators to
+    the matcher, so a term that needs them ("19금") must be a regex. ``regexes`` run on the text as
     written, in the dialect described in ``engine``; an ``allowlist`` phrase cancels a hit of
     this rule whose span lies inside an occurrence of the phrase. ``language`` is a BCP 47 tag
     for reviewers and routing; it does not restrict matching, because evasions mix scripts.
