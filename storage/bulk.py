@@ -2,15 +2,15 @@
 
 SQLAlchemy's per-row parameter processing and multi-VALUES compilation cost more than the
 database work itself at ingest volumes, so the few statements on that path are compiled once per
-dialect. SQLite gets the driver's executemany. PostgreSQL gets one statement per batch that
-reads its rows from `unnest` of one array per column: per-row statements, even pipelined, left
-the server doing statement overhead for a third of the rows it could write.
+dialect. SQLite gets the driver's executemany; PostgreSQL gets COPY into a staging table and one
+INSERT … SELECT per batch.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -34,10 +34,19 @@ def _sqlite_sql(statement: ClauseElement) -> str:
     return str(statement.compile(dialect=_SQLITE))
 
 
+@dataclass(frozen=True, slots=True)
+class _StagedInsert:
+    columns: tuple[str, ...]
+    create_stage: str
+    copy: str
+    insert: str
+
+
 @cache
-def _postgres_sql(statement: Insert, table: Table) -> str:
+def _postgres_staged(statement: Insert, table: Table) -> _StagedInsert:
     # The compiled INSERT is "head VALUES (binds) conflict [RETURNING pk]": keep head and
-    # conflict, replace the VALUES group, and drop the implicit RETURNING of single-row inserts.
+    # conflict, read the rows from a staging table instead of VALUES, and drop the implicit
+    # RETURNING of single-row inserts.
     compiled = str(statement.compile(dialect=_PG)).split(" RETURNING ")[0]
     head, values_and_rest = compiled.split(" VALUES ", 1)
     depth = 0
@@ -47,10 +56,19 @@ def _postgres_sql(statement: Insert, table: Table) -> str:
         if depth == 0:
             break
     conflict = values_and_rest[end + 1 :]
-    names = head[head.index("(") + 1 : head.rindex(")")].split(", ")
-    arrays = ", ".join(f"%({name})s::{table.c[name].type.compile(dialect=_PG)}[]" for name in names)
-    # Identifiers and types come from our own table metadata; values travel as parameters.
-    return f"{head} SELECT * FROM unnest({arrays}){conflict}"  # noqa: S608
+    columns = tuple(head[head.index("(") + 1 : head.rindex(")")].split(", "))
+    column_list = ", ".join(columns)
+    stage = f"_cw_stage_{table.name}_{len(columns)}"
+    # Identifiers come from our own table metadata; values travel through COPY.
+    return _StagedInsert(
+        columns=columns,
+        create_stage=(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {column_list} FROM {table.name} WITH NO DATA"
+        ),
+        copy=f"COPY {stage} ({column_list}) FROM STDIN",
+        insert=f"{head} SELECT {column_list} FROM {stage}{conflict}",  # noqa: S608
+    )
 
 
 def insert_statement(dialect_name: str, table: Table, columns: Sequence[str]) -> Insert:
@@ -95,13 +113,24 @@ def executemany(
         params = [_adapt_sqlite(row, kinds, dates) for row in rows]
         conn.exec_driver_sql(_sqlite_sql(statement), params)
         return []
-    adapted = [_adapt_postgres(row, kinds) for row in rows]
-    columns = {name: [row[name] for row in adapted] for name in adapted[0]}
-    sql = _postgres_sql(statement, table)
-    if returning is None:
-        conn.exec_driver_sql(sql, columns)
-        return []
-    return list(conn.exec_driver_sql(f"{sql} RETURNING {returning}", columns))
+    staged = _postgres_staged(statement, table)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # Per-row statements, even pipelined, spent most of the server's time on statement
+        # overhead: COPY into a session-local staging table, then one INSERT … SELECT.
+        cursor.execute(staged.create_stage)
+        cursor.execute(f"TRUNCATE {staged.copy.split()[1]}")
+        with cursor.copy(staged.copy) as copy:
+            for row in rows:
+                _adapt_postgres(row, kinds)
+                copy.write_row([row[name] for name in staged.columns])
+        if returning is None:
+            cursor.execute(staged.insert)
+            return []
+        cursor.execute(f"{staged.insert} RETURNING {returning}")
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _adapt_sqlite(

@@ -38,7 +38,6 @@ from storage.models import (
     Source,
     SourceSnapshot,
 )
-from storage.search import needs_indexer
 
 _CHUNK = 500
 _items = Item.__table__
@@ -270,10 +269,9 @@ def apply_new_content(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         ),
         list(rows),
     )
-    if needs_indexer(conn):
-        queue = SearchQueue.__table__
-        stmt = _insert_ignoring(conn.dialect.name, queue, ("item_id",))
-        bulk.executemany(conn, stmt, queue, [{"item_id": row["b_id"]} for row in rows])
+    queue = SearchQueue.__table__
+    stmt = _insert_ignoring(conn.dialect.name, queue, ("item_id",))
+    bulk.executemany(conn, stmt, queue, [{"item_id": row["b_id"]} for row in rows])
 
 
 def _columns(table: Table) -> tuple[str, ...]:

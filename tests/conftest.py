@@ -125,6 +125,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def _truncate(engine: Engine) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    # item_fts is storage.search's own table, outside the ORM metadata.
+    names = [table.name for table in Base.metadata.sorted_tables] + ["item_fts"]
+    tables = ", ".join(f'"{name}"' for name in names)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

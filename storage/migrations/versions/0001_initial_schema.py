@@ -494,20 +494,22 @@ def upgrade() -> None:
 
 
 def _create_search_index() -> None:
-    # SQLite: an FTS5 trigram table that an indexer fills off the ingest path (FTS5 inserts are
-    # slower than ingest). PostgreSQL: pg_trgm GIN over item.text, maintained synchronously.
+    # The search index is filled by storage.search.catch_up off the ingest path (its inserts
+    # cost more than the ingest itself): SQLite FTS5 trigrams, PostgreSQL pg_trgm GIN. Both
+    # are keyed by rowid = item id, so everything above the highest rowid is pending.
     if op.get_bind().dialect.name == "sqlite":
         op.execute("CREATE VIRTUAL TABLE item_fts USING fts5(text, tokenize='trigram')")
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_item_text_trgm ON item USING gin (text gin_trgm_ops)")
+        op.execute(
+            "CREATE TABLE item_fts (rowid BIGINT PRIMARY KEY "
+            "REFERENCES item (id) ON DELETE CASCADE, text TEXT NOT NULL)"
+        )
+        op.execute("CREATE INDEX ix_item_fts_trgm ON item_fts USING gin (text gin_trgm_ops)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TABLE item_fts")
-    else:
-        op.execute("DROP INDEX ix_item_text_trgm")
+    op.execute("DROP TABLE item_fts")
     with op.batch_alter_table("alert_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_event_alert_id"))
 
