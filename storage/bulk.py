@@ -60,14 +60,19 @@ def _postgres_staged(statement: Insert, table: Table) -> _StagedInsert:
     column_list = ", ".join(columns)
     stage = f"_cw_stage_{table.name}_{len(columns)}"
     # Identifiers come from our own table metadata; values travel through COPY.
+    # The INSERT empties the stage as it reads it (a DELETE … RETURNING in a CTE), so the stage
+    # needs no truncation between batches; a failed batch rolls its rows back with it.
     return _StagedInsert(
         columns=columns,
         create_stage=(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
             f"SELECT {column_list} FROM {table.name} WITH NO DATA"
         ),
         copy=f"COPY {stage} ({column_list}) FROM STDIN",
-        insert=f"{head} SELECT {column_list} FROM {stage}{conflict}",  # noqa: S608
+        insert=(
+            f"WITH staged AS (DELETE FROM {stage} RETURNING {column_list}) "  # noqa: S608
+            f"{head} SELECT {column_list} FROM staged{conflict}"
+        ),
     )
 
 
@@ -119,7 +124,6 @@ def executemany(
         # Per-row statements, even pipelined, spent most of the server's time on statement
         # overhead: COPY into a session-local staging table, then one INSERT … SELECT.
         cursor.execute(staged.create_stage)
-        cursor.execute(f"TRUNCATE {staged.copy.split()[1]}")
         with cursor.copy(staged.copy) as copy:
             for row in rows:
                 _adapt_postgres(row, kinds)
