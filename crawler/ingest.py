@@ -7,28 +7,33 @@ counters advanced, and then matchers see what changed. Re-ingesting a batch chan
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
+from crawler.ingest_rows import (
+    content_hash,
+    item_row,
+    media_key,
+    media_row,
+    sighting_hash,
+    version_row,
+)
 from crawler.observations import (
     ChannelSnapshot,
     CollectorKind,
     HashStatus,
     ItemGone,
-    MediaHashes,
     Observation,
     PageSnapshot,
     Post,
     SourceAvailability,
     SourceKey,
 )
-from crawler.text import nfc, text_sha256
 from storage import content_writes as writes
 
 MAX_LINK_URL = 2048
@@ -199,18 +204,6 @@ def _apply_availability(
     result.source_changes.append(SourceChange(source_id, change, None, obs.reason))
 
 
-def _media_key(media: MediaHashes) -> str:
-    if media.sha256:
-        return media.sha256
-    return f"{media.kind}:{media.file_id or media.ordinal}"
-
-
-def content_hash(text_hash: str, media: Iterable[MediaHashes]) -> str:
-    """Version key of a sighting: normalized text plus the set of media hashes."""
-    keys = ",".join(sorted(_media_key(m) for m in media))
-    return hashlib.sha256(f"{text_hash}|{keys}".encode()).hexdigest()
-
-
 def _write_sightings(
     conn: Connection,
     source_id: int,
@@ -222,13 +215,15 @@ def _write_sightings(
     kind = str(collector)
     rows, hashes = [], {}
     for platform_id, obs in by_id.items():
-        row = _item_row(source_id, platform_id, obs)
-        hashes[platform_id] = content_hash(row["text_sha256"], obs.media)
+        row = item_row(source_id, platform_id, obs)
+        hashes[platform_id] = sighting_hash(row["text_sha256"], obs.media)
         row["sightings"] = {kind: hashes[platform_id]}
+        row["collector"] = kind
         rows.append(row)
     states = writes.upsert_items(conn, source_id, kind, rows)
 
     versions, sightings, new_content, media_new, media_fill, links = [], [], [], [], [], []
+    first_versions: list[int] = []
     for row in rows:
         platform_id = row["platform_id"]
         obs, state, digest = by_id[platform_id], states[platform_id], hashes[platform_id]
@@ -237,29 +232,33 @@ def _write_sightings(
             if state.sighting_hash == digest:
                 continue
             sightings.append((item_id, kind, digest))
-        if not state.existed or state.sighting_hash is not None:
-            version_no = state.version_count + 1 if state.existed else 1
-            versions.append(_version_row(item_id, version_no, kind, digest, row, obs))
-            if not state.existed:
-                result.new_item_ids.append(item_id)
-            else:
-                result.changed_item_ids.append(item_id)
-                new_content.append(
-                    {
-                        "b_id": item_id,
-                        "b_text": row["text"],
-                        "b_sha": row["text_sha256"],
-                        "b_title": row["title"],
-                        "b_versions": version_no,
-                        "b_media": len(obs.media),
-                    }
-                )
+        if not state.existed:
+            # Version 1 lives in the item row itself until a second version appears: most
+            # posts are never edited, and a copy of every text would double what ingest writes.
+            result.new_item_ids.append(item_id)
+            target = media_new
+        elif state.sighting_hash is not None:
+            version_no = state.version_count + 1
+            if version_no == 2:
+                first_versions.append(item_id)
+            versions.append(version_row(item_id, version_no, kind, digest, row, obs))
+            result.changed_item_ids.append(item_id)
+            new_content.append(
+                {
+                    "b_id": item_id,
+                    "b_text": row["text"],
+                    "b_sha": row["text_sha256"],
+                    "b_title": row["title"],
+                    "b_versions": version_no,
+                    "b_media": len(obs.media),
+                }
+            )
             target = media_new
         else:
             # A kind's first look at an item another kind already holds: its rendering must not
             # replace what is stored (the preview's recompressed images are not the API's).
             target = media_fill
-        target.extend(_media_row(item_id, m, obs.observed_at) for m in obs.media)
+        target.extend(media_row(item_id, m, obs.observed_at) for m in obs.media)
         links.extend(
             {
                 "item_id": item_id,
@@ -271,6 +270,8 @@ def _write_sightings(
             for ordinal, link in enumerate(obs.links)
             if len(link.url) <= MAX_LINK_URL
         )
+    # Before the item row takes the new content, its first version becomes a row of its own.
+    writes.insert_versions(conn, _first_version_rows(conn, first_versions))
     writes.apply_new_content(conn, new_content)
     writes.drop_media_beyond(conn, [(row["b_id"], row["b_media"]) for row in new_content])
     writes.insert_versions(conn, versions)
@@ -283,92 +284,22 @@ def _write_sightings(
     )
 
 
-def _item_row(source_id: int, platform_id: str, obs: Post | PageSnapshot) -> dict[str, Any]:
-    text = nfc(obs.text)
-    row: dict[str, Any] = {
-        "source_id": source_id,
-        "platform_id": platform_id,
-        "collected_at": obs.observed_at,
-        "last_seen_at": obs.observed_at,
-        "text": text,
-        "text_sha256": text_sha256(text),
-        "version_count": 1,
-        "message_id": None, "url": None, "posted_at": None, "edited_at": None,
-        "edited": False, "author": None, "title": None,
-        "views": None, "views_raw": None, "views_exact": False,
-        "forwards": None, "forwards_exact": False, "replies": None, "reactions": None,
-        "fwd_source_id": None, "fwd_username": None, "fwd_message_id": None,
-        "fwd_date": None, "fwd_name": None, "reply_to": None, "grouped_id": None,
-        "is_service": False, "etag": None, "last_modified": None,
-    }  # fmt: skip
-    if isinstance(obs, PageSnapshot):
-        row.update(url=obs.url, title=obs.title, etag=obs.etag, last_modified=obs.last_modified)
-        return row
-    row.update(
-        message_id=obs.message_id,
-        url=obs.url,
-        posted_at=obs.posted_at,
-        edited_at=obs.edited_at,
-        edited=obs.edited or obs.edited_at is not None,
-        author=obs.author,
-        replies=obs.replies.value if obs.replies else None,
-        reactions=dict(obs.reactions) if obs.reactions else None,
-        reply_to=obs.reply_to,
-        grouped_id=obs.grouped_id,
-        is_service=obs.is_service,
-    )
-    if obs.views is not None:
-        row.update(views=obs.views.value, views_raw=obs.views.raw, views_exact=obs.views.exact)
-    if obs.forwards is not None:
-        row.update(forwards=obs.forwards.value, forwards_exact=obs.forwards.exact)
-    if obs.fwd_from is not None:
-        fwd = obs.fwd_from
-        row.update(
-            fwd_source_id=fwd.source_id,
-            fwd_username=fwd.username,
-            fwd_message_id=fwd.platform_id,
-            fwd_date=fwd.date,
-            fwd_name=fwd.name,
+def _first_version_rows(conn: Connection, item_ids: list[int]) -> list[dict[str, Any]]:
+    rows = []
+    for item in writes.load_first_versions(conn, item_ids):
+        keys = [media_key(m["sha256"], m["kind"], m["file_id"], m["ordinal"]) for m in item.media]
+        rows.append(
+            {
+                "item_id": item.item_id,
+                "version_no": 1,
+                "collector": item.collector,
+                "content_hash": item.sightings.get(item.collector)
+                or content_hash(item.text_sha256, keys),
+                "text": item.text,
+                "text_sha256": item.text_sha256,
+                "media_hashes": sorted(keys),
+                "observed_at": item.collected_at,
+                "edited_at": item.edited_at,
+            }
         )
-    return row
-
-
-def _version_row(
-    item_id: int,
-    version_no: int,
-    collector: str,
-    digest: str,
-    row: dict[str, Any],
-    obs: Post | PageSnapshot,
-) -> dict[str, Any]:
-    return {
-        "item_id": item_id,
-        "version_no": version_no,
-        "collector": collector,
-        "content_hash": digest,
-        "text": row["text"],
-        "text_sha256": row["text_sha256"],
-        "media_hashes": sorted(_media_key(m) for m in obs.media),
-        "observed_at": obs.observed_at,
-        "edited_at": obs.edited_at if isinstance(obs, Post) else None,
-    }
-
-
-def _media_row(item_id: int, media: MediaHashes, observed_at: datetime) -> dict[str, Any]:
-    return {
-        "item_id": item_id,
-        "ordinal": media.ordinal,
-        "kind": media.kind,
-        "mime": media.mime,
-        "size": media.size,
-        "width": media.width,
-        "height": media.height,
-        "duration": media.duration,
-        "file_id": media.file_id,
-        "sha256": media.sha256,
-        "md5": media.md5,
-        "pdq": media.pdq,
-        "pdq_quality": media.pdq_quality,
-        "hash_status": media.hash_status.value,
-        "observed_at": observed_at,
-    }
+    return rows

@@ -159,6 +159,38 @@ def _known_items(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class FirstVersion:
+    """What an item row holds while it has one version (see crawler.ingest)."""
+
+    item_id: int
+    collector: str
+    sightings: dict[str, str]
+    text: str
+    text_sha256: str
+    collected_at: datetime
+    edited_at: datetime | None
+    media: list[dict[str, Any]]
+
+
+def load_first_versions(conn: Connection, item_ids: Sequence[int]) -> list[FirstVersion]:
+    if not item_ids:
+        return []
+    media: dict[int, list[dict[str, Any]]] = {item_id: [] for item_id in item_ids}
+    query = select(
+        _media.c.item_id, _media.c.ordinal, _media.c.kind, _media.c.file_id, _media.c.sha256
+    ).where(_media.c.item_id.in_(list(item_ids)))
+    for row in conn.execute(query).mappings():
+        media[row["item_id"]].append(dict(row))
+    items = conn.execute(
+        select(
+            _items.c.id, _items.c.collector, _items.c.sightings, _items.c.text,
+            _items.c.text_sha256, _items.c.collected_at, _items.c.edited_at,
+        ).where(_items.c.id.in_(list(item_ids)))
+    )  # fmt: skip
+    return [FirstVersion(*row, media=media[row[0]]) for row in items]
+
+
 def _item_ids(conn: Connection, source_id: int, platform_ids: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for part in chunks(platform_ids):

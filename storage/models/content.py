@@ -111,6 +111,8 @@ class Item(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     version_count: Mapped[int] = mapped_column(Integer, default=1)
+    collector: Mapped[str] = mapped_column(String(16))
+    """The collector kind whose sighting created the item (and its version 1)."""
     sightings: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
     """Collector kind → content hash it saw last. Versions compare within a kind, so the
     preview's rendering never counts as an edit of what the API saw."""
@@ -121,7 +123,8 @@ class Item(Base):
 
 
 class ItemVersion(Base):
-    """One distinct content of an item; the first sighting is version 1."""
+    """One distinct content of an item that changed. The first sighting is version 1; it is
+    kept in the item row until a second version appears, then written here too."""
 
     __tablename__ = "item_version"
     __table_args__ = ({"sqlite_with_rowid": False},)

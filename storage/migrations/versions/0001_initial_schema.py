@@ -212,6 +212,7 @@ def upgrade() -> None:
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified", sa.Text(), nullable=True),
         sa.Column("version_count", sa.Integer(), nullable=False),
+        sa.Column("collector", sa.String(length=16), nullable=False),
         sa.Column(
             "sightings",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
