@@ -149,6 +149,7 @@ def run_baseline(engine: Engine, posts: list[Post]) -> float:
                 url=p.url, posted_at=p.posted_at, collected_at=p.observed_at,
                 last_seen_at=p.observed_at, text=p.text, text_sha256=text_sha256(p.text),
                 views=p.views.value if p.views else None, views_exact=True,
+                collector="telegram_api",
             )  # fmt: skip
             session.add(item)
             session.flush()
