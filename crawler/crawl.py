@@ -69,6 +69,16 @@ CollectorFactory = Callable[[], Collector]
 COLLECTORS: dict[TargetKind, CollectorFactory] = {}
 
 
+def _telegram() -> Collector:
+    # Telethon loads only when a Telegram target runs.
+    from crawler.telegram.collector import TelegramCollector
+
+    return TelegramCollector()
+
+
+COLLECTORS[TargetKind.TELEGRAM] = _telegram
+
+
 def default_matchers(engine: Engine, settings: Settings) -> list[Matcher]:
     """The matchers every ingest path runs (keyword rules, hash banks, discovery, changes).
 

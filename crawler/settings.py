@@ -75,6 +75,15 @@ class TelegramSettings(_Section):
     api_hash: SecretStr | None = None
     accounts: tuple[TelegramAccount, ...] = ()
     preview_base_url: str = "https://t.me"
+    # The API collector (crawler/telegram); documented in config/chanwatch.example.toml.
+    backfill_limit: int = Field(default=1000, ge=0)
+    recheck_count: int = Field(default=200, ge=0)
+    recheck_days: float = Field(default=7.0, ge=0)
+    video_max_bytes: int = Field(default=200_000_000, gt=0)
+    resolve_budget: int = Field(default=50, ge=0)
+    flood_sleep_threshold: int = Field(default=5, ge=0, le=5)
+    lease_seconds: int = Field(default=900, gt=0)
+    media_concurrency: int = Field(default=4, ge=1, le=16)
 
     @field_validator("preview_base_url")
     @classmethod

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, Json, UTCDateTime, utcnow
@@ -32,8 +41,8 @@ class CrawlRun(Base):
 
 
 class TelegramAccount(Base):
-    """A collection account. The lease is keyed by the auth key, not the name: two names can
-    hold one key, and two processes on one key get it revoked by Telegram."""
+    """A collection account as last seen by this database (its flood wait, its daily resolve
+    budget). Its lease lives in `telegram_lease`, keyed by the auth key: see there."""
 
     __tablename__ = "telegram_account"
 
@@ -41,8 +50,6 @@ class TelegramAccount(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     auth_key_id: Mapped[str | None] = mapped_column(String(64), index=True)
     flood_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_day: Mapped[str | None] = mapped_column(String(10))
     resolves_today: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str | None] = mapped_column(String(32))
@@ -60,6 +67,33 @@ class TelegramPeer(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
     access_hash: Mapped[int] = mapped_column(BigInteger)
     resolved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TelegramLease(Base):
+    """Which process uses an auth key. Keyed by the key, not the account name: two names can
+    hold one key, and two processes on one key get it revoked by Telegram. The primary key
+    makes taking a lease one atomic upsert on both databases."""
+
+    __tablename__ = "telegram_lease"
+
+    auth_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TelegramCursor(Base):
+    """How far a channel's history is committed: `newest_id` moves up page by page, then
+    `oldest_id` moves down until `history_complete` (the channel's first message was seen)."""
+
+    __tablename__ = "telegram_cursor"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("source.id", ondelete="CASCADE"), primary_key=True
+    )
+    newest_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    oldest_id: Mapped[int | None] = mapped_column(BigInteger)
+    history_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class User(Base):

@@ -1,0 +1,77 @@
+"""Type a URL found in a Telegram message: channel, invite, or external.
+
+The same rules as the preview spider's (spiders/tme_links.py, which crawler may not import):
+rooms are found and re-found through t.me links, invite links and folder links.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from crawler.observations import Link, LinkKind
+
+TELEGRAM_HOSTS = frozenset(
+    {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog", "www.telegram.dog"}
+)
+USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_INVITE_HASH = re.compile(r"[A-Za-z0-9_\-]{6,64}")
+# First path segments on t.me that are features, not usernames.
+_RESERVED = frozenset(
+    {
+        "s", "c", "joinchat", "addlist", "share", "proxy", "socks", "addstickers", "addemoji",
+        "addtheme", "setlanguage", "bg", "login", "iv", "contact", "boost", "confirmphone",
+        "giftcode", "invoice", "apps", "blog", "faq", "dl", "v", "k", "a", "z",
+    }
+)  # fmt: skip
+
+
+def classify_url(url: str) -> Link:
+    """A typed link; anything not Telegram-shaped (or unparsable) is external."""
+    try:
+        parts = urlsplit(url if "://" in url else "https://" + url)
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    except ValueError:
+        return Link(url=url, kind=LinkKind.EXTERNAL)
+    if scheme == "tg":
+        return _tg_scheme(url, host, parse_qs(parts.query))
+    if host not in TELEGRAM_HOSTS:
+        return Link(url=url, kind=LinkKind.EXTERNAL)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    return _telegram_path(url, segments) or Link(url=url, kind=LinkKind.EXTERNAL)
+
+
+def _telegram_path(url: str, segments: list[str]) -> Link | None:
+    if not segments:
+        return None
+    head = segments[0]
+    if head.startswith("+"):
+        invite = head[1:]
+        # t.me/+14155550123 is a phone number, not an invite.
+        if _INVITE_HASH.fullmatch(invite) and not invite.isdigit():
+            return Link(url=url, kind=LinkKind.INVITE, target=invite)
+        return None
+    lowered = head.lower()
+    if lowered == "joinchat" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
+        return Link(url=url, kind=LinkKind.INVITE, target=segments[1])
+    if lowered == "addlist" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
+        return Link(url=url, kind=LinkKind.INVITE, target=f"addlist/{segments[1]}")
+    if lowered == "s" and len(segments) > 1:
+        head = segments[1]
+    elif lowered in _RESERVED:
+        return None
+    if not USERNAME.fullmatch(head):
+        return None
+    return Link(url=url, kind=LinkKind.CHANNEL, target=head.lower())
+
+
+def _tg_scheme(url: str, host: str, query: dict[str, list[str]]) -> Link:
+    if host == "resolve":
+        domain = (query.get("domain") or [""])[0]
+        if USERNAME.fullmatch(domain):
+            return Link(url=url, kind=LinkKind.CHANNEL, target=domain.lower())
+    if host == "join":
+        invite = (query.get("invite") or [""])[0]
+        if _INVITE_HASH.fullmatch(invite):
+            return Link(url=url, kind=LinkKind.INVITE, target=invite)
+    return Link(url=url, kind=LinkKind.EXTERNAL)

@@ -1,0 +1,284 @@
+"""Telethon TL objects in, observations out: pure functions, no client, no I/O.
+
+Media come out as metadata plus a `MediaPlan` naming the TL file to fetch; `media.py` does the
+fetching and hashing. Entity offsets are UTF-16 code units (Telegram's), not Python indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from telethon.tl import types
+
+from crawler.observations import (
+    ChannelSnapshot,
+    CollectorKind,
+    Counter,
+    ForwardRef,
+    Link,
+    LinkKind,
+    MediaHashes,
+    Platform,
+    Post,
+    SourceKey,
+)
+from crawler.telegram.links import USERNAME, classify_url
+
+# Media kind names chanwatch records for Telegram files (the `media.kind` column).
+PHOTO, IMAGE, VIDEO, VIDEO_NOTE, ANIMATION = "photo", "image", "video", "video_note", "animation"
+AUDIO, VOICE, STICKER, DOCUMENT = "audio", "voice", "sticker", "document"
+VIDEO_THUMBNAIL = "video_thumbnail"
+STREAMED_KINDS = frozenset({VIDEO, VIDEO_NOTE, ANIMATION, AUDIO, VOICE, DOCUMENT})
+"""Kinds hashed while streaming (never held whole) up to telegram.video_max_bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPlan:
+    """One file to hash: its metadata, the TL object to fetch, and which thumbnail (if any)."""
+
+    meta: MediaHashes
+    file: types.Photo | types.Document
+    thumb: str | None = None
+
+    @property
+    def streamed(self) -> bool:
+        return self.meta.kind in STREAMED_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    post: Post
+    media: tuple[MediaPlan, ...] = ()
+
+
+def source_key(channel_id: int, username: str | None) -> SourceKey:
+    return SourceKey(
+        Platform.TELEGRAM, platform_id=str(channel_id), username=(username or "").lower() or None
+    )
+
+
+def channel_snapshot(
+    chat: types.Channel, full: types.ChannelFull | None, observed_at: datetime
+) -> ChannelSnapshot:
+    flags = {
+        name
+        for name in ("verified", "scam", "fake", "restricted", "megagroup", "broadcast")
+        if getattr(chat, name, False)
+    }
+    participants = (full.participants_count if full else None) or chat.participants_count
+    linked = full.linked_chat_id if full else None
+    return ChannelSnapshot(
+        source=source_key(chat.id, chat.username),
+        observed_at=observed_at,
+        username=(chat.username or "").lower() or None,
+        title=chat.title,
+        about=full.about if full else None,
+        participants=Counter(participants) if participants is not None else None,
+        flags=frozenset(flags),
+        linked_chat_id=str(linked) if linked else None,
+        created_at=chat.date,
+    )
+
+
+def parse_message(
+    message: types.Message | types.MessageService,
+    source: SourceKey,
+    observed_at: datetime,
+    chats: Mapping[int, types.Channel] | None = None,
+) -> ParsedMessage:
+    """A post and the media to hash. `chats` (from the same answer) names forward origins."""
+    url = f"https://t.me/{source.username}/{message.id}" if source.username else None
+    reply_to = message.reply_to
+    common = {
+        "source": source,
+        "message_id": message.id,
+        "collector": CollectorKind.TELEGRAM_API,
+        "observed_at": observed_at,
+        "url": url,
+        "posted_at": message.date,
+        "reply_to": reply_to.reply_to_msg_id
+        if isinstance(reply_to, types.MessageReplyHeader)
+        else None,
+    }
+    if isinstance(message, types.MessageService):
+        # A room's title changes and creation are history staff search for; other actions are
+        # recorded by kind only.
+        text = getattr(message.action, "title", None) or ""
+        return ParsedMessage(Post(**common, text=text, is_service=True))
+    text = message.message or ""
+    views = Counter(message.views) if message.views is not None else None
+    forwards = Counter(message.forwards) if message.forwards is not None else None
+    plans = media_plans(message.media)
+    post = Post(
+        **common,
+        edited_at=message.edit_date,
+        edited=message.edit_date is not None,
+        text=text,
+        author=message.post_author,
+        views=views,
+        forwards=forwards,
+        replies=Counter(message.replies.replies) if message.replies else None,
+        reactions=reactions(message.reactions),
+        fwd_from=forward_ref(message.fwd_from, chats or {}),
+        grouped_id=message.grouped_id,
+        media=tuple(plan.meta for plan in plans),
+        links=message_links(text, message.entities or (), message.media),
+    )
+    return ParsedMessage(post, tuple(plans))
+
+
+def reactions(value: types.MessageReactions | None) -> tuple[tuple[str, int], ...]:
+    if value is None:
+        return ()
+    counts: dict[str, int] = {}
+    for result in value.results:
+        reaction = result.reaction
+        if isinstance(reaction, types.ReactionEmoji):
+            key = reaction.emoticon
+        elif isinstance(reaction, types.ReactionCustomEmoji):
+            key = f"custom:{reaction.document_id}"
+        else:
+            key = type(reaction).__name__.removeprefix("Reaction").lower()
+        counts[key] = counts.get(key, 0) + result.count
+    return tuple(counts.items())
+
+
+def forward_ref(
+    header: types.MessageFwdHeader | None, chats: Mapping[int, types.Channel]
+) -> ForwardRef | None:
+    if header is None:
+        return None
+    origin = header.from_id
+    if isinstance(origin, types.PeerChannel):
+        chat = chats.get(origin.channel_id)
+        username = getattr(chat, "username", None)
+        return ForwardRef(
+            source_id=str(origin.channel_id),
+            username=username.lower() if username else None,
+            platform_id=header.channel_post,
+            date=header.date,
+            name=header.post_author or getattr(chat, "title", None),
+        )
+    # A user or a hidden sender: only the name Telegram shows is known.
+    return ForwardRef(date=header.date, name=header.from_name or header.post_author)
+
+
+# -- links --------------------------------------------------------------------------------------
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """The substring at a Telegram entity's offset and length (UTF-16 code units)."""
+    encoded = text.encode("utf-16-le")
+    return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="replace")
+
+
+def message_links(
+    text: str, entities: Iterable[types.TypeMessageEntity], media: object = None
+) -> tuple[Link, ...]:
+    """Links in reading order without repeats. A `text_url` records its href, never the text
+    shown: hidden links showing one address and leading elsewhere are a common evasion."""
+    found: dict[Link, None] = {}
+    for entity in entities:
+        link = _entity_link(text, entity)
+        if link is not None:
+            found.setdefault(link, None)
+    if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage, types.WebPage):
+        found.setdefault(classify_url(media.webpage.url), None)
+    return tuple(found)
+
+
+def _entity_link(text: str, entity: types.TypeMessageEntity) -> Link | None:
+    if isinstance(entity, types.MessageEntityTextUrl):
+        return classify_url(entity.url)
+    shown = utf16_slice(text, entity.offset, entity.length)
+    if isinstance(entity, types.MessageEntityUrl):
+        return classify_url(shown)
+    if isinstance(entity, types.MessageEntityMention):
+        name = shown.removeprefix("@")
+        if USERNAME.fullmatch(name):
+            name = name.lower()
+            return Link(url=f"https://t.me/{name}", kind=LinkKind.MENTION, target=name)
+        return None
+    if isinstance(entity, types.MessageEntityHashtag | types.MessageEntityCashtag):
+        return Link(url=shown, kind=LinkKind.HASHTAG, target=shown)
+    return None
+
+
+# -- media --------------------------------------------------------------------------------------
+
+
+def media_plans(media: object) -> list[MediaPlan]:
+    """What to hash for a message's media: photos, documents, and a video's largest thumbnail."""
+    if isinstance(media, types.MessageMediaPhoto) and isinstance(media.photo, types.Photo):
+        return [_photo_plan(media.photo)]
+    if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
+        return _document_plans(media.document)
+    return []
+
+
+def _largest(sizes: Iterable[object]) -> tuple[str, int, int, int] | None:
+    """(type, width, height, bytes) of the largest downloadable size; inline sizes are skipped."""
+    best = None
+    for size in sizes:
+        if isinstance(size, types.PhotoSize):
+            candidate = (size.type, size.w, size.h, size.size)
+        elif isinstance(size, types.PhotoSizeProgressive) and size.sizes:
+            candidate = (size.type, size.w, size.h, max(size.sizes))
+        else:
+            continue
+        if best is None or candidate[1] * candidate[2] > best[1] * best[2]:
+            best = candidate
+    return best
+
+
+def _photo_plan(photo: types.Photo) -> MediaPlan:
+    largest = _largest(photo.sizes)
+    _type, width, height, size = largest if largest else ("", None, None, None)
+    meta = MediaHashes(
+        kind=PHOTO, mime="image/jpeg", size=size, width=width, height=height,
+        file_id=str(photo.id),
+    )  # fmt: skip
+    return MediaPlan(meta, photo)
+
+
+def _document_plans(document: types.Document) -> list[MediaPlan]:
+    kind, width, height, duration = _document_kind(document)
+    meta = MediaHashes(
+        kind=kind, mime=document.mime_type, size=document.size, width=width, height=height,
+        duration=duration, file_id=str(document.id),
+    )  # fmt: skip
+    plans = [MediaPlan(meta, document)]
+    if kind in (VIDEO, VIDEO_NOTE, ANIMATION):
+        thumb = _largest(document.thumbs or ())
+        if thumb is not None:
+            thumb_type, thumb_w, thumb_h, thumb_size = thumb
+            thumb_meta = MediaHashes(
+                kind=VIDEO_THUMBNAIL, ordinal=1, mime="image/jpeg", size=thumb_size,
+                width=thumb_w, height=thumb_h, file_id=f"{document.id}:{thumb_type}",
+            )  # fmt: skip
+            plans.append(MediaPlan(thumb_meta, document, thumb=thumb_type))
+    return plans
+
+
+def _document_kind(document: types.Document) -> tuple[str, int | None, int | None, float | None]:
+    """(kind, width, height, duration) from a document's attributes and MIME type."""
+    kind, width, height, duration = None, None, None, None
+    for attr in document.attributes:
+        if isinstance(attr, types.DocumentAttributeVideo):
+            kind = kind or (VIDEO_NOTE if attr.round_message else VIDEO)
+            width, height, duration = attr.w, attr.h, float(attr.duration)
+        elif isinstance(attr, types.DocumentAttributeAnimated):
+            kind = ANIMATION
+        elif isinstance(attr, types.DocumentAttributeSticker):
+            kind = STICKER
+        elif isinstance(attr, types.DocumentAttributeAudio):
+            kind = kind or (VOICE if attr.voice else AUDIO)
+            duration = float(attr.duration)
+        elif isinstance(attr, types.DocumentAttributeImageSize):
+            width, height = attr.w, attr.h
+    if kind is None:
+        mime = (document.mime_type or "").lower()
+        kind = IMAGE if mime.startswith("image/") and mime != "image/svg+xml" else DOCUMENT
+    return kind, width, height, duration
