@@ -79,6 +79,20 @@ def _telegram() -> Collector:
 COLLECTORS[TargetKind.TELEGRAM] = _telegram
 
 
+def _spider(name: str) -> CollectorFactory:
+    def make() -> Collector:
+        # Scrapy loads only where a crawl starts: crawler does not import spiders otherwise.
+        from spiders.runner import SpiderCollector
+
+        return SpiderCollector(name)
+
+    return make
+
+
+COLLECTORS[TargetKind.TME_PREVIEW] = _spider("tme_preview")
+COLLECTORS[TargetKind.WEB_PAGE] = _spider("page_watch")
+
+
 def default_matchers(engine: Engine, settings: Settings) -> list[Matcher]:
     """The matchers every ingest path runs (keyword rules, hash banks, discovery, changes).
 

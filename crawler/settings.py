@@ -136,6 +136,8 @@ class SpiderSettings(_Section):
     max_page_bytes: int = Field(default=5_000_000, gt=0)
     robots_max_age_s: int = Field(default=86_400, gt=0, le=86_400)
     """RFC 9309 lets a crawler cache robots.txt for at most 24 hours."""
+    max_run_s: float = Field(default=1800.0, gt=0)
+    """A spider run (one target, in its own process) is stopped after this long."""
 
     @field_validator("contact_url")
     @classmethod

@@ -18,6 +18,7 @@ from storage.models.operations import (
     TelegramPeer,
     User,
 )
+from storage.models.spiders import SpiderState
 from storage.models.watchlists import Target, Watchlist
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "SearchQueue",
     "Source",
     "SourceSnapshot",
+    "SpiderState",
     "Target",
     "TelegramAccount",
     "TelegramPeer",

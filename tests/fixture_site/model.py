@@ -227,6 +227,8 @@ class SiteModel:
     channels: dict[str, FixtureChannel] = field(default_factory=dict)
     images: dict[str, Image] = field(default_factory=dict)
     pages: dict[str, WebPage] = field(default_factory=dict)
+    raw_pages: dict[str, str] = field(default_factory=dict)
+    """Path -> HTML served as is (markup a renderer would never produce, e.g. a new layout)."""
     redirects: dict[str, str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)

@@ -52,8 +52,9 @@ class RecordedRequest:
 
 
 class FixtureSite:
-    def __init__(self, model: SiteModel) -> None:
+    def __init__(self, model: SiteModel, *, host: str = "127.0.0.1") -> None:
         self.model = model
+        self.host = host
         self.base_url = ""
         self._requests: list[RecordedRequest] = []
         self._counts: Counter[str] = Counter()
@@ -74,9 +75,9 @@ class FixtureSite:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((self.host, 0))
         await web.SockSite(self._runner, sock).start()
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.base_url = f"http://{self.host}:{sock.getsockname()[1]}"
 
     async def close(self) -> None:
         if self._release is not None:
@@ -98,9 +99,13 @@ class FixtureSite:
         await self.close()
 
     @classmethod
-    def start_in_thread(cls, model: SiteModel) -> FixtureSite:
-        """Serve `model` from a background thread with its own event loop; `stop()` ends it."""
-        site = cls(model)
+    def start_in_thread(cls, model: SiteModel, *, host: str = "127.0.0.1") -> FixtureSite:
+        """Serve `model` from a background thread with its own event loop; `stop()` ends it.
+
+        `host` is a loopback address (127.0.0.2 …): SSRF tests serve canaries on another
+        address than the fixtures, so the allow-list admits one and not the other.
+        """
+        site = cls(model, host=host)
         ready = threading.Event()
         failures: list[BaseException] = []
 
@@ -162,6 +167,10 @@ class FixtureSite:
         return [r for r in self.requests if r.path == path]
 
     @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    @property
     def beacon_hits(self) -> list[RecordedRequest]:
         """Requests to the view beacon: a crawler that is not a viewer never makes one."""
         return [r for r in self.requests if r.path == "/v" or r.path.startswith("/v/")]
@@ -199,6 +208,8 @@ class FixtureSite:
             return web.Response(body=body, headers={"Content-Type": content_type})
         if path in model.pages:
             return _web_page(request, model.pages[path])
+        if path in model.raw_pages:
+            return _html(model.raw_pages[path])
         segments = [segment for segment in path.split("/") if segment]
         if len(segments) == 2 and segments[0] == "s":
             return self._preview(request, segments[1])

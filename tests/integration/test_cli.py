@@ -184,19 +184,18 @@ def test_bad_query_input_is_one_line_and_exit_2(cli: Cli) -> None:
 
 
 def test_crawl_once_reports_why_targets_could_not_run(cli: Cli) -> None:
+    # Every crawlable kind has a collector now (web pages: tests/integration/test_spider_*).
     cli("watchlist", "add", "@example_news")
-    cli("watchlist", "add", "https://example.org/")
     cli("watchlist", "add", "t.me/+InviteOnly")
     result = cli("crawl", "--once")
 
     assert result.code == 0
-    assert "no_account" in result.out and "no_collector" in result.out
+    assert "no_account" in result.out
     assert "InviteOnly" not in result.out
     statuses = {t["locator"]: t["last_status"]
                 for t in json.loads(cli("watchlist", "list", "--format", "json").out)}  # fmt: skip
     assert statuses == {
         "@example_news": "no_account",
-        "https://example.org/": "no_collector",
         "https://t.me/+InviteOnly": None,
     }
     assert cli("crawl", "--once", "--target", "@not_watched").code == 2

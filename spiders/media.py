@@ -1,0 +1,93 @@
+"""Fetch media into memory under the cap and hash it with crawler.hashing, nothing else.
+
+Requests go through the engine, so every downloader middleware applies to them as to pages:
+the private-address guard, robots.txt, the per-domain stop after a 429. The body lives in
+memory only while `hash_media_bytes` runs; Scrapy's HTTP cache is off, so no copy lands on
+disk either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import replace
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.http import Response
+from scrapy.http.request import NO_CALLBACK
+
+from crawler.hashing import hash_media_bytes
+from crawler.observations import HashStatus, MediaHashes, Post
+from spiders.tme_post import MediaUrl
+
+
+async def fetch_bytes(crawler: Crawler, url: str, max_bytes: int) -> Response | HashStatus:
+    """The response for `url`, or the hash status that says why there is none."""
+    request = Request(url, callback=NO_CALLBACK, meta={"download_maxsize": max_bytes})
+    assert crawler.engine is not None
+    try:
+        response = await crawler.engine.download_async(request)
+    except DownloadCancelledError:
+        return HashStatus.TOO_LARGE  # over the cap, announced or counted while streaming
+    except IgnoreRequest:
+        return HashStatus.ERROR
+    except Exception:  # network failure, timeout: this medium fails, the page goes on
+        return HashStatus.ERROR
+    if response.status != 200:
+        return HashStatus.ERROR
+    return response
+
+
+async def hash_url(
+    crawler: Crawler, media: MediaHashes, url: str, *, max_bytes: int, role: str
+) -> MediaHashes:
+    """`media` with the hashes of the bytes at `url` (a photo, or a video's poster frame)."""
+    fetched = await fetch_bytes(crawler, url, max_bytes)
+    if isinstance(fetched, HashStatus):
+        return replace(media, hash_status=fetched)
+    mime = fetched.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
+    kind = "video_thumbnail" if role == "video_thumb" else media.kind
+    # Hashing decodes images: off the reactor thread, so other downloads keep flowing.
+    hashed = await asyncio.to_thread(
+        hash_media_bytes, fetched.body, kind=kind, mime=mime or None, max_bytes=max_bytes
+    )
+    if role == "video_thumb":
+        # The poster frame identifies the video visually; its bytes are not the video's.
+        return replace(
+            media,
+            pdq=hashed.pdq,
+            pdq_quality=hashed.pdq_quality,
+            width=hashed.width,
+            height=hashed.height,
+            hash_status=hashed.hash_status,
+        )
+    return replace(hashed, kind=media.kind, ordinal=media.ordinal, duration=media.duration)
+
+
+async def hash_post_media(
+    crawler: Crawler, posts: Iterable[Post], urls: Iterable[MediaUrl], *, max_bytes: int
+) -> list[Post]:
+    """Posts with every photo and video thumbnail hashed (videos themselves are not fetched)."""
+    wanted = {(u.message_id, u.ordinal): u for u in urls if u.role in ("photo", "video_thumb")}
+    out: list[Post] = []
+    for post in posts:
+        if not post.media:
+            out.append(post)
+            continue
+        jobs = []
+        for medium in post.media:
+            found = wanted.get((post.message_id, medium.ordinal))
+            if found is None:
+                jobs.append(_unchanged(medium))
+            else:
+                jobs.append(
+                    hash_url(crawler, medium, found.url, max_bytes=max_bytes, role=found.role)
+                )
+        out.append(replace(post, media=tuple(await asyncio.gather(*jobs))))
+    return out
+
+
+async def _unchanged(medium: MediaHashes) -> MediaHashes:
+    return medium

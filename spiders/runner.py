@@ -1,0 +1,150 @@
+"""How `chanwatch crawl --once` runs a spider: one child process per target.
+
+Measured choices (Scrapy 2.19, Twisted 26.10, see bench/README.md):
+- `AsyncCrawlerRunner` with `TWISTED_REACTOR_ENABLED=False` runs inside `asyncio.run`, but
+  only with the aiohttp download handler, which Scrapy marks experimental; our guard lives in
+  the Twisted resolver that handler does not use.
+- The Twisted reactor inside the CLI's `asyncio.run` hangs unless started without signal
+  handlers, and it cannot be restarted in the same process (ReactorNotRestartable), so a
+  scheduler that crawls again an hour later would need a new process anyway.
+- A child process per target costs about a second of start-up (imports) and gives the
+  spider the stock, well-trodden reactor and HTTP/1.1 handler, its own memory (returned to the
+  OS when it ends), and a hard time limit the parent can enforce by killing it.
+
+The parent sends the job (target, run id, settings) on stdin, never in argv or the
+environment; the child opens its own database engine, ingests through `RunContext` with
+`default_matchers`, and prints its outcome as one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+
+from crawler.crawl import RunContext, TargetOutcome, default_matchers
+from crawler.logging import redact_text
+from crawler.settings import ENV_PREFIX, Settings
+from storage.watchlist_store import TargetRow
+
+SPIDER_FOR_KIND = {"tme_preview": "tme_preview", "web_page": "page_watch"}
+_SETTINGS_SENT = {
+    "database_url": True,
+    "net": True,
+    "media": True,
+    "spiders": True,
+    "telegram": {"preview_base_url"},
+}
+
+
+def job_document(
+    target: TargetRow, run_id: int, settings: Settings, scrapy_overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """What the child needs, as JSON: no Telegram secrets (the spiders never use them)."""
+    row = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(target).items()}
+    return {
+        "spider": SPIDER_FOR_KIND[target.kind],
+        "run_id": run_id,
+        "target": row,
+        "settings": settings.model_dump(mode="json", include=_SETTINGS_SENT),
+        "scrapy": scrapy_overrides,
+    }
+
+
+class SpiderCollector:
+    """The Collector for `tme_preview` and `web_page` targets (registered in crawler.crawl)."""
+
+    def __init__(self, name: str, scrapy_overrides: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self._overrides = scrapy_overrides or {}
+
+    def unavailable(self, settings: Settings) -> TargetOutcome | None:
+        return None
+
+    async def collect(self, target: TargetRow, run: RunContext) -> TargetOutcome:
+        job = job_document(target, run.run_id, run.settings, self._overrides)
+        # The child's settings come from the job alone, not from CHANWATCH_* variables
+        # (which may hold secrets it does not need).
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith(ENV_PREFIX)}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "spiders.runner",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(
+                child.communicate(json.dumps(job).encode()), run.settings.spiders.max_run_s
+            )
+        except TimeoutError:
+            child.kill()
+            await child.wait()
+            limit = run.settings.spiders.max_run_s
+            return TargetOutcome("error", f"spider ran longer than spiders.max_run_s ({limit} s)")
+        return _outcome(child.returncode, out, err)
+
+
+def _outcome(returncode: int | None, out: bytes, err: bytes) -> TargetOutcome:
+    lines = out.decode("utf-8", "replace").strip().splitlines()
+    try:
+        found = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        found = None
+    if returncode == 0 and isinstance(found, dict) and isinstance(found.get("status"), str):
+        return TargetOutcome(found["status"], found.get("message"))
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+    return TargetOutcome("error", redact_text(f"spider process exited {returncode}: {tail[0]}"))
+
+
+def _target(row: dict[str, Any]) -> TargetRow:
+    values = {}
+    for field in fields(TargetRow):
+        value = row.get(field.name)
+        if field.name in ("added_at", "next_due_at", "last_run_at") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        values[field.name] = value
+    return TargetRow(**values)
+
+
+def run_job(job: dict[str, Any]) -> TargetOutcome:
+    """Run one spider to completion in this process (which must not have run a reactor yet)."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.page_watch import PageWatchSpider
+    from spiders.session import CrawlSession
+    from spiders.settings import scrapy_settings
+    from spiders.tme_preview import TmePreviewSpider
+    from storage.engine import make_engine
+
+    settings = Settings(**job["settings"])
+    engine = make_engine(settings.database_url)
+    try:
+        run = RunContext(engine, settings, job["run_id"], default_matchers(engine, settings))
+        session = CrawlSession(settings, run, _target(job["target"]))
+        spider = {"tme_preview": TmePreviewSpider, "page_watch": PageWatchSpider}[job["spider"]]
+        process = CrawlerProcess(scrapy_settings(settings, **job.get("scrapy", {})))
+        crawler = process.create_crawler(spider)
+
+        def on_error(failure: Any, **_: Any) -> None:
+            session.report("error", redact_text(f"{type(failure.value).__name__}: {failure.value}"))
+
+        crawler.signals.connect(on_error, signal=signals.spider_error)
+        crawler.signals.connect(on_error, signal=signals.item_error)
+        process.crawl(crawler, session=session)
+        process.start()
+        return session.outcome
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    outcome = run_job(json.loads(sys.stdin.read()))
+    print(json.dumps({"status": outcome.status, "message": outcome.message}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
