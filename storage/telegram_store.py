@@ -52,6 +52,7 @@ class Cursor:
     newest_id: int
     oldest_id: int | None
     history_complete: bool
+    caught_up: bool = False
 
 
 # -- accounts ---------------------------------------------------------------------------------
@@ -257,11 +258,14 @@ def link_recreated(conn: Connection, new_source_id: int, old_source_id: int, at:
 
 def cursor(conn: Connection, source_id: int) -> Cursor | None:
     row = conn.execute(
-        select(_cursors.c.newest_id, _cursors.c.oldest_id, _cursors.c.history_complete).where(
-            _cursors.c.source_id == source_id
-        )
+        select(
+            _cursors.c.newest_id,
+            _cursors.c.oldest_id,
+            _cursors.c.history_complete,
+            _cursors.c.caught_up,
+        ).where(_cursors.c.source_id == source_id)
     ).first()
-    return None if row is None else Cursor(row.newest_id, row.oldest_id, row.history_complete)
+    return None if row is None else Cursor(*row)
 
 
 def save_cursor(conn: Connection, source_id: int, value: Cursor, at: datetime) -> None:
@@ -269,6 +273,7 @@ def save_cursor(conn: Connection, source_id: int, value: Cursor, at: datetime) -
         "newest_id": value.newest_id,
         "oldest_id": value.oldest_id,
         "history_complete": value.history_complete,
+        "caught_up": value.caught_up,
         "updated_at": at,
     }
     stmt = dialect_insert(conn, _cursors).values(source_id=source_id, **values)

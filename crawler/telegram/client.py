@@ -107,9 +107,13 @@ class TelegramAPI:
             peer, offset_id=newest_id + 1, add_offset=-PAGE, limit=PAGE, min_id=newest_id
         )
 
-    async def history_before(self, peer: types.InputPeerChannel, oldest_id: int) -> Page:
-        """Up to PAGE messages right before `oldest_id`."""
-        return await self._history(peer, offset_id=oldest_id, add_offset=0, limit=PAGE)
+    async def history_before(
+        self, peer: types.InputPeerChannel, oldest_id: int, limit: int = PAGE
+    ) -> Page:
+        """Up to `limit` (at most PAGE) messages right before `oldest_id`."""
+        return await self._history(
+            peer, offset_id=oldest_id, add_offset=0, limit=min(limit, PAGE)
+        )
 
     async def _history(
         self,

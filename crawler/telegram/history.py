@@ -48,10 +48,12 @@ class History:
             cursor = store.cursor(conn, self.source_id)
         if cursor is None:
             cursor = await self._first_cursor()
+        continue_older = cursor.caught_up
         checked_below = cursor.newest_id + 1
         cursor = await self._newer(cursor)
         await self._recheck(below=checked_below)
-        await self._older(cursor)
+        if continue_older:
+            await self._older(cursor)
 
     async def _first_cursor(self) -> Cursor:
         """Start a first run `backfill_limit` messages below the newest one."""
@@ -70,14 +72,16 @@ class History:
             if page.messages:
                 await self._commit(await self._posts(page))
                 cursor = replace(cursor, newest_id=page.messages[-1].id)
-            self._save(cursor)
             if len(page.messages) < PAGE:
+                cursor = replace(cursor, caught_up=True)
+                self._save(cursor)
                 return cursor
+            self._save(cursor)
 
     async def _older(self, cursor: Cursor) -> None:
         budget = self.telegram.backfill_limit
         while not cursor.history_complete and budget > 0 and cursor.oldest_id is not None:
-            page = await self.api.history_before(self.peer, cursor.oldest_id)
+            page = await self.api.history_before(self.peer, cursor.oldest_id, budget)
             if not page.messages:
                 cursor = replace(cursor, history_complete=True)
             else:

@@ -83,7 +83,9 @@ class TelegramLease(Base):
 
 class TelegramCursor(Base):
     """How far a channel's history is committed: `newest_id` moves up page by page, then
-    `oldest_id` moves down until `history_complete` (the channel's first message was seen)."""
+    `oldest_id` moves down until `history_complete` (the channel's first message was seen).
+    Older history is only continued once `caught_up` (an upward sweep reached the newest
+    message), so a first run cut short by a crash or a flood resumes exactly where it was."""
 
     __tablename__ = "telegram_cursor"
 
@@ -93,6 +95,7 @@ class TelegramCursor(Base):
     newest_id: Mapped[int] = mapped_column(BigInteger, default=0)
     oldest_id: Mapped[int | None] = mapped_column(BigInteger)
     history_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    caught_up: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("newest_id", sa.BigInteger(), nullable=False),
         sa.Column("oldest_id", sa.BigInteger(), nullable=True),
         sa.Column("history_complete", sa.Boolean(), nullable=False),
+        sa.Column("caught_up", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"], ["source.id"],
