@@ -26,12 +26,14 @@ from sqlalchemy.sql.dml import Insert
 from storage.models.base import UTCDateTime
 
 _PG = PGDialect_psycopg()
-_SQLITE = SQLiteDialect_pysqlite(paramstyle="named")
+_SQLITE = SQLiteDialect_pysqlite()
 
 
 @cache
-def _sqlite_sql(statement: ClauseElement) -> str:
-    return str(statement.compile(dialect=_SQLITE))
+def _sqlite_positional(statement: ClauseElement) -> tuple[str, tuple[str, ...]]:
+    """The statement with `?` binds, and the column each bind takes, in order."""
+    compiled = statement.compile(dialect=_SQLITE)
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,7 @@ def executemany(
 ) -> list[Row[Any]]:
     """Run `statement` (from insert_statement) for every row, as one batch.
 
-    The rows are handed over: their datetime and JSON values are converted in place.
+    The rows are handed over: they may be converted in place.
 
     `returning` (PostgreSQL only: SQLite's executemany cannot return rows) is a RETURNING list
     of columns of `table`; its rows come back in no particular order.
@@ -114,9 +116,12 @@ def executemany(
     if conn.dialect.name == "sqlite":
         if returning is not None:
             raise ValueError("SQLite batches cannot return rows")
-        dates: dict[datetime, str] = {}
-        params = [_adapt_sqlite(row, kinds, dates) for row in rows]
-        conn.exec_driver_sql(_sqlite_sql(statement), params)
+        sql, names = _sqlite_positional(statement)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, _sqlite_params(rows, names, kinds))
+        finally:
+            cursor.close()
         return []
     staged = _postgres_staged(statement, table)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -137,22 +142,28 @@ def executemany(
         cursor.close()
 
 
-def _adapt_sqlite(
-    row: dict[str, Any], kinds: dict[str, str], dates: dict[datetime, str]
-) -> dict[str, Any]:
-    for name, kind in kinds.items():
-        value = row.get(name)
-        if value is None:
-            continue
-        if kind == "datetime":
-            # Rows of a batch share most of their times (when it was observed).
-            text = dates.get(value)
-            if text is None:
-                text = dates[value] = _sqlite_datetime(value)
-            row[name] = text
-        else:
-            row[name] = _EMPTY_JSON.get(type(value)) if not value else _json(value)
-    return row
+def _sqlite_params(
+    rows: Sequence[dict[str, Any]], names: tuple[str, ...], kinds: dict[str, str]
+) -> list[list[Any]]:
+    """Positional parameters: sqlite3 binds them without a name lookup per value."""
+    converted = [(index, kinds[name]) for index, name in enumerate(names) if name in kinds]
+    dates: dict[datetime, str] = {}  # rows of a batch share most times (when it was observed)
+    params = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, kind in converted:
+            value = values[index]
+            if value is None:
+                continue
+            if kind == "datetime":
+                text = dates.get(value)
+                if text is None:
+                    text = dates[value] = _sqlite_datetime(value)
+                values[index] = text
+            else:
+                values[index] = _EMPTY_JSON.get(type(value)) if not value else _json(value)
+        params.append(values)
+    return params
 
 
 def _adapt_postgres(row: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
