@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from crawler.ingest import IngestResult, Matcher, ingest
 from crawler.locators import CRAWLABLE_KINDS, TargetKind
 from crawler.logging import get_logger, redact_text
+from crawler.matching.pipeline import build_matchers
 from crawler.observations import Observation
 from crawler.settings import Settings
 from storage import run_store, watchlist_store
@@ -98,7 +99,7 @@ def default_matchers(engine: Engine, settings: Settings) -> list[Matcher]:
 
     Every collector, in this process or another, gets its matchers from here.
     """
-    return []
+    return build_matchers(engine, settings)
 
 
 def unavailable_outcome(kind: TargetKind, settings: Settings) -> TargetOutcome | None:

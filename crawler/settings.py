@@ -12,7 +12,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -147,6 +147,39 @@ class SpiderSettings(_Section):
         return value
 
 
+class AlertSettings(_Section):
+    """Matchers and the review queue; documented in config/chanwatch.example.toml."""
+
+    discovery_min_refs: int = Field(default=3, ge=1)
+    spike_factor: float = Field(default=5.0, gt=1)
+    spike_baseline_hours: int = Field(default=168, ge=1)
+    spike_min_posts: int = Field(default=10, ge=1)
+    stale_factor: float = Field(default=3.0, gt=1)
+    claim_lease_s: int = Field(default=1800, gt=0)
+
+
+class NotifySettings(_Section):
+    """Where new alerts go. URLs and keys are secrets: they never reach logs or exports."""
+
+    min_severity: Literal["low", "medium", "high", "critical"] = "high"
+    apprise_urls: tuple[SecretStr, ...] = ()
+    webhook_url: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    review_url: str | None = None
+    include_text: bool = False
+    timeout_s: float = Field(default=10.0, gt=0)
+    retry_attempts: int = Field(default=3, ge=1, le=10)
+    retry_wait_s: float = Field(default=1.0, ge=0)
+    outbox_backoff_s: float = Field(default=60.0, ge=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -160,6 +193,8 @@ class Settings(BaseSettings):
     net: NetSettings = NetSettings()
     media: MediaSettings = MediaSettings()
     spiders: SpiderSettings = SpiderSettings()
+    alerts: AlertSettings = AlertSettings()
+    notify: NotifySettings = NotifySettings()
 
     @field_validator("database_url")
     @classmethod

@@ -10,7 +10,16 @@ from storage.models.content import (
     Source,
     SourceSnapshot,
 )
-from storage.models.matching import Alert, AlertEvent, BankEntry, HashBank, Rule
+from storage.models.matching import (
+    Alert,
+    AlertEvent,
+    BankEntry,
+    DiscoveryRef,
+    HashBank,
+    MatchingVersion,
+    NotifyOutbox,
+    Rule,
+)
 from storage.models.operations import (
     AuditLog,
     CrawlRun,
@@ -28,11 +37,14 @@ __all__ = [
     "BankEntry",
     "Base",
     "CrawlRun",
+    "DiscoveryRef",
     "HashBank",
     "Item",
     "ItemVersion",
     "Link",
+    "MatchingVersion",
     "Media",
+    "NotifyOutbox",
     "Rule",
     "SearchQueue",
     "Source",

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, BigId, Json, UTCDateTime, utcnow
@@ -36,6 +46,10 @@ class BankEntry(Base):
     value: Mapped[str] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    """active | withdrawn (withdrawn or deleted at the exchange: kept on record, never matched)"""
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    """The `matching_version` of "banks" at this row's last change: running matchers reload only
+    rows past the revision they hold, so an import never costs a full index rebuild."""
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -87,3 +101,59 @@ class AlertEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class MatchingVersion(Base):
+    """A counter per matcher input ("banks", "rules"), bumped in the transaction that changes it.
+
+    Every ingest batch reads it (one primary-key row) to learn whether its cached banks or
+    compiled rules are stale, instead of re-reading the tables.
+    """
+
+    __tablename__ = "matching_version"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DiscoveryRef(Base):
+    """A watched item referencing a channel (by forward, link, mention, invite or folder link).
+
+    Kept so that "referenced by N distinct watched items" is an indexed count per channel,
+    not a scan of every item's forward columns.
+    """
+
+    __tablename__ = "discovery_ref"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    channel: Mapped[str] = mapped_column(String(300), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("item.id", ondelete="CASCADE"), primary_key=True
+    )
+    via: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotifyOutbox(Base):
+    """One pending or delivered notification of an alert to one destination.
+
+    Written in the transaction that raises the alert, delivered after it commits, so a crash or
+    an unreachable receiver never loses a notification: undelivered rows are retried later.
+    """
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "destination"),
+        Index("ix_notify_outbox_pending", "delivered_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(String(64))
+    """`webhook:N` or `apprise:N`: the position in settings, never the URL (it may hold a key)."""
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,187 @@
+"""Hash bank files: CSV (`signal_type,value[,label]`) and JSON lines shaped like the records of
+hash-sharing exchanges (signal type, value, status, labels).
+
+Parsing is pure and all-or-nothing: every problem is reported with its line number, and a file
+with any problem imports nothing. Records whose status says the hash was withdrawn or deleted
+(a victim's consent withdrawn, a mistaken submission) are kept as withdrawals: importing them
+removes that hash from the bank and stops its future matches.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection
+
+from crawler.errors import UserError
+from crawler.matching.alerts import SEVERITIES
+from storage import bank_store
+
+
+class SignalType(StrEnum):
+    SHA256 = "sha256"
+    MD5 = "md5"
+    PDQ = "pdq"
+
+
+HEX_LENGTH = {SignalType.SHA256: 64, SignalType.MD5: 32, SignalType.PDQ: 64}
+
+# Exchanges name signal types by content kind ("PHOTO_PDQ", "video_md5"); the hash is the same.
+_SIGNAL_ALIASES = {
+    "pdq": SignalType.PDQ,
+    "photo_pdq": SignalType.PDQ,
+    "md5": SignalType.MD5,
+    "video_md5": SignalType.MD5,
+    "photo_md5": SignalType.MD5,
+    "sha256": SignalType.SHA256,
+    "photo_sha256": SignalType.SHA256,
+    "video_sha256": SignalType.SHA256,
+    "file_sha256": SignalType.SHA256,
+}
+_ACTIVE = frozenset({"", "active", "enabled", "positive", "true_positive"})
+_WITHDRAWN = frozenset({"withdrawn", "deleted", "removed", "disabled", "inactive"})
+MAX_LABEL = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BankRecord:
+    signal_type: SignalType
+    value: str
+    label: str | None = None
+    withdrawn: bool = False
+
+
+class BankFileError(UserError):
+    """A bank file with problems; each problem names its line. Nothing was imported."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+
+
+def parse_bank_file(text: str, filename: str = "") -> list[BankRecord]:
+    """Records of a CSV or JSON-lines bank file; raises BankFileError listing every problem."""
+    name = filename.lower()
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        json_lines = True
+    elif name.endswith(".csv"):
+        json_lines = False
+    else:
+        json_lines = text.lstrip().startswith("{")
+    records, problems = (_parse_json_lines if json_lines else _parse_csv)(text)
+    if problems:
+        raise BankFileError(problems)
+    return records
+
+
+def normalize_value(signal_type: str, value: str) -> tuple[SignalType, str]:
+    """The signal type and lower-case hex value; ValueError says what is wrong."""
+    kind = _SIGNAL_ALIASES.get(signal_type.strip().lower())
+    if kind is None:
+        allowed = ", ".join(s.value for s in SignalType)
+        raise ValueError(f"unknown signal type {signal_type!r} (expected {allowed})")
+    hex_value = value.strip().lower()
+    length = HEX_LENGTH[kind]
+    if len(hex_value) != length or any(c not in "0123456789abcdef" for c in hex_value):
+        raise ValueError(f"{kind.value} value must be {length} hex digits, got {value!r}")
+    return kind, hex_value
+
+
+def _label(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = ",".join(str(part) for part in value if str(part).strip())
+    text = str(value).strip()
+    return text[:MAX_LABEL] or None
+
+
+def _parse_csv(text: str) -> tuple[list[BankRecord], list[str]]:
+    records: list[BankRecord] = []
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(text))
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+            continue
+        if row[0].strip().lower() == "signal_type":
+            continue  # a header row
+        if len(row) < 2 or len(row) > 3:
+            got = f"got {len(row)} fields"
+            problems.append(f"line {line}: expected signal_type,value[,label], {got}")
+            continue
+        try:
+            kind, value = normalize_value(row[0], row[1])
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
+        records.append(BankRecord(kind, value, _label(row[2]) if len(row) == 3 else None))
+    return records, problems
+
+
+def _parse_json_lines(text: str) -> tuple[list[BankRecord], list[str]]:
+    records: list[BankRecord] = []
+    problems: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            problems.append(f"line {number}: not valid JSON: {exc.args[0]}")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"line {number}: expected a JSON object")
+            continue
+        try:
+            records.append(_json_record(data))
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
+    return records, problems
+
+
+def _json_record(data: dict[str, object]) -> BankRecord:
+    signal_type = data.get("signal_type", data.get("type"))
+    value = data.get("signal_value", data.get("value", data.get("hash")))
+    if not isinstance(signal_type, str) or not isinstance(value, str):
+        raise ValueError("needs string fields signal_type and signal_value (or value)")
+    kind, hex_value = normalize_value(signal_type, value)
+    status = data.get("status", "active")
+    status = "" if status is None else str(status).strip().lower()
+    if status not in _ACTIVE | _WITHDRAWN:
+        raise ValueError(f"unknown status {status!r} (active, withdrawn or deleted)")
+    withdrawn = status in _WITHDRAWN or data.get("deleted") is True
+    label = _label(data.get("labels", data.get("label", data.get("tags"))))
+    return BankRecord(kind, hex_value, label, withdrawn)
+
+
+def import_bank(
+    conn: Connection,
+    records: list[BankRecord],
+    *,
+    bank: str,
+    negative: bool = False,
+    threshold: int | None = None,
+    severity: str | None = None,
+    at: datetime,
+) -> bank_store.ImportCounts:
+    """Store parsed records in `bank` (created if missing) in the caller's transaction."""
+    if not bank.strip() or len(bank) > 100:
+        raise UserError("a bank name must be 1-100 characters")
+    if threshold is not None and not 0 <= threshold <= 256:
+        raise UserError("--pdq-threshold must be within 0..256")
+    if severity is not None and severity not in SEVERITIES:
+        raise UserError(f"--severity must be one of {', '.join(SEVERITIES)}")
+    try:
+        bank_id = bank_store.ensure_bank(
+            conn, bank, negative=negative, threshold=threshold, severity=severity, at=at
+        )
+    except bank_store.BankConflict as exc:
+        raise UserError(str(exc)) from None
+    return bank_store.import_entries(conn, bank_id, records, at)

@@ -1,0 +1,225 @@
+"""Alerts, their append-only history and the notification outbox: the narrow interface the
+matchers, the review workflow, the notifier and the CLI use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, and_, select, update
+
+from storage.content_writes import chunks, dialect_insert
+from storage.item_queries import iso, source_name
+from storage.models import Alert, AlertEvent, Item, NotifyOutbox, Source
+
+_alerts, _events, _outbox = Alert.__table__, AlertEvent.__table__, NotifyOutbox.__table__
+_items, _sources = Item.__table__, Source.__table__
+SYSTEM_ACTOR = "chanwatch"
+
+
+class AlertCandidate(Protocol):
+    kind: str
+    severity: str
+    dedupe_key: str
+    evidence: dict[str, Any]
+    item_id: int | None
+    source_id: int | None
+    refresh_evidence: bool
+
+    @property
+    def priority(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    id: int
+    kind: str
+    severity: str
+    dedupe_key: str
+
+
+def raise_alerts(
+    conn: Connection, candidates: Sequence[AlertCandidate], at: datetime
+) -> list[NewAlert]:
+    """Insert new alerts; a dedupe key already stored gets hit_count + 1 and last_seen instead.
+
+    Status is never touched here, so a dismissed alert stays dismissed while its hits count.
+    Returns the alerts that are new (each with a `raised` event).
+    """
+    unique: dict[str, AlertCandidate] = {}
+    for candidate in candidates:
+        kept = unique.get(candidate.dedupe_key)
+        if kept is None or candidate.priority > kept.priority:
+            unique[candidate.dedupe_key] = candidate
+    if not unique:
+        return []
+    keys = list(unique)
+    existing: set[str] = set()
+    for part in chunks(keys, 500):
+        existing.update(
+            conn.execute(select(_alerts.c.dedupe_key).where(_alerts.c.dedupe_key.in_(part)))
+            .scalars()
+            .all()
+        )
+    ids: dict[str, int] = {}
+    for refresh in (False, True):
+        rows = [_row(c, at) for c in unique.values() if c.refresh_evidence is refresh]
+        for part in chunks(rows, 500):
+            stmt = dialect_insert(conn, _alerts).values(list(part))
+            changes: dict[str, Any] = {"hit_count": _alerts.c.hit_count + 1, "last_seen": at}
+            if refresh:
+                changes["evidence"] = stmt.excluded.evidence
+            stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=changes)
+            for alert_id, key in conn.execute(stmt.returning(_alerts.c.id, _alerts.c.dedupe_key)):
+                ids[key] = alert_id
+    new = [
+        NewAlert(ids[key], str(unique[key].kind), unique[key].severity, key)
+        for key in keys
+        if key not in existing
+    ]
+    add_events(
+        conn,
+        [
+            {"alert_id": a.id, "at": at, "actor": SYSTEM_ACTOR, "action": "raised",
+             "from_status": None, "to_status": "new", "reason": None}
+            for a in new
+        ],
+    )  # fmt: skip
+    return new
+
+
+def _row(candidate: AlertCandidate, at: datetime) -> dict[str, Any]:
+    return {
+        "kind": str(candidate.kind), "severity": candidate.severity,
+        "priority": candidate.priority, "status": "new", "dedupe_key": candidate.dedupe_key,
+        "item_id": candidate.item_id, "source_id": candidate.source_id,
+        "evidence": candidate.evidence, "hit_count": 1, "first_seen": at, "last_seen": at,
+    }  # fmt: skip
+
+
+def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
+    for part in chunks(events, 500):
+        conn.execute(_events.insert(), list(part))
+
+
+def lock_alert(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    """The alert's row, locked for the rest of the transaction where the database can."""
+    query = select(_alerts).where(_alerts.c.id == alert_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+def update_alert(conn: Connection, alert_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(_alerts).where(_alerts.c.id == alert_id).values(**values))
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    alert_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts in the documented JSON contract, highest priority first, then newest."""
+    query = (
+        select(
+            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
+            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
+        )
+        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
+        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
+        .order_by(_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    if status is not None:
+        query = query.where(_alerts.c.status == status)
+    if kind is not None:
+        query = query.where(_alerts.c.kind == kind)
+    if alert_id is not None:
+        query = query.where(_alerts.c.id == alert_id)
+    return [_record(row) for row in conn.execute(query)]
+
+
+def _record(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "kind": row.kind, "severity": row.severity, "priority": row.priority,
+        "status": row.status, "subject": _subject(row), "evidence": row.evidence,
+        "hit_count": row.hit_count, "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen), "assignee": row.assignee,
+    }  # fmt: skip
+
+
+def _subject(row: Any) -> dict[str, Any]:
+    subject: dict[str, Any] = {}
+    if row.source_id is not None and row.platform is not None:
+        subject["source"] = source_name(row.platform, row.source_pid, row.username)
+        subject["source_id"] = row.source_id
+    if row.item_id is not None:
+        subject.update(item_id=row.item_id, platform_id=row.item_pid, url=row.item_url)
+    if "channel" in (row.evidence or {}):
+        subject["channel"] = row.evidence["channel"]
+    return subject
+
+
+def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
+    found = list_alerts(conn, alert_id=alert_id, limit=1)
+    if not found:
+        return None
+    record = found[0]
+    lease = conn.execute(select(_alerts.c.lease_until).where(_alerts.c.id == alert_id)).scalar()
+    record["lease_until"] = iso(lease)
+    if record["subject"].get("item_id") is not None:
+        record["item_text"] = conn.execute(
+            select(_items.c.text).where(_items.c.id == record["subject"]["item_id"])
+        ).scalar()
+    record["events"] = [
+        {"at": iso(e.at), "actor": e.actor, "action": e.action, "from": e.from_status,
+         "to": e.to_status, "reason": e.reason}
+        for e in conn.execute(
+            select(_events).where(_events.c.alert_id == alert_id).order_by(_events.c.id)
+        )
+    ]  # fmt: skip
+    return record
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue notifications; a (alert, destination) pair already queued is left alone."""
+    for part in chunks(rows, 500):
+        stmt = dialect_insert(conn, _outbox).values(list(part))
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["alert_id", "destination"]))
+
+
+def due_notifications(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    query = (
+        select(_outbox)
+        .where(and_(_outbox.c.delivered_at.is_(None), _outbox.c.next_attempt_at <= now))
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def record_delivery(
+    conn: Connection,
+    outbox_id: int,
+    *,
+    delivered_at: datetime | None,
+    attempts: int,
+    next_attempt_at: datetime,
+    error: str | None,
+) -> None:
+    conn.execute(
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id)
+        .values(
+            delivered_at=delivered_at,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            last_error=error,
+        )
+    )
