@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from storage.search import register_sqlite_functions
 
@@ -53,14 +50,3 @@ def check_postgres_ctype(engine: Engine) -> None:
             f"database ctype is {ctype!r}: Korean search needs a UTF-8 ctype "
             "(CREATE DATABASE … TEMPLATE template0 LC_CTYPE 'C.UTF-8')"
         )
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed when the block ends, rolled back whole when it raises."""
-    with session_factory(engine).begin() as session:
-        yield session

@@ -13,6 +13,7 @@ from crawler.cli.context import AppContext
 from crawler.errors import UserError
 from crawler.logging import configure, redact_text
 from crawler.watchlists import WatchlistFileError
+from storage.engine import DatabaseError
 
 app = typer.Typer(
     name="chanwatch",
@@ -65,6 +66,8 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Abort:
         return _fail("aborted", 130)
+    except DatabaseError as exc:
+        return _fail(str(exc), 2)
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return _fail(f"database error: {detail}", 1)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from crawler.cli.main import run
 from crawler.ingest import ingest
 from crawler.observations import LinkKind
+from storage.engine import make_engine
 from tests.factories import T0, link, photo, post
 
 
@@ -164,7 +166,7 @@ def test_items_json_follows_the_contract(cli: Cli, engine: Engine) -> None:
 
 
 def test_hostile_text_is_neutralized_in_tables_and_csv(cli: Cli, engine: Engine) -> None:
-    hostile = "=HYPERLINK(\"http://evil\")\u202e[bold red]fake[/]\x1b[31m"
+    hostile = '=HYPERLINK("http://evil")\u202e[bold red]fake[/]\x1b[31m'
     ingest(engine, [post(1, hostile)])
 
     table = cli("items").out
@@ -221,3 +223,27 @@ def test_init_writes_settings_from_the_example_and_migrates_sqlite(
     assert run(["init"]) == 0
     assert (tmp_path / "chanwatch.toml").read_text(encoding="utf-8") == settings
     assert run(["watchlist", "add", "@example_news"]) == 0
+
+
+def test_a_postgres_database_with_a_c_ctype_is_refused_with_one_line(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    url = make_url(postgres_url)
+    name = f"{url.database}_c"
+    admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LC_CTYPE 'C' LC_COLLATE 'C'")
+        )
+    try:
+        monkeypatch.setenv("CHANWATCH_DATABASE_URL", url.set(database=name).render_as_string(False))
+        monkeypatch.chdir(tmp_path)
+        assert run(["db", "upgrade"]) == 2
+        assert "UTF-8 ctype" in capsys.readouterr().err
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
