@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.cli import crawl_cmd, db_cmd, items_cmd, watchlist_cmd
+from crawler.cli import crawl_cmd, db_cmd, items_cmd, telegram_cmd, watchlist_cmd
 from crawler.cli.context import AppContext
 from crawler.errors import UserError
 from crawler.logging import configure, redact_text
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(watchlist_cmd.app, name="watchlist")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(telegram_cmd.app, name="telegram")
 app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)
 app.command("crawl")(crawl_cmd.crawl)
