@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.cli import crawl_cmd, db_cmd, items_cmd, telegram_cmd, watchlist_cmd
+from crawler.cli import (
+    alerts_cmd,
+    banks_cmd,
+    crawl_cmd,
+    db_cmd,
+    items_cmd,
+    rules_cmd,
+    telegram_cmd,
+    watchlist_cmd,
+)
 from crawler.cli.context import AppContext
 from crawler.errors import UserError
 from crawler.logging import configure, redact_text
@@ -25,6 +34,9 @@ app = typer.Typer(
 )
 app.add_typer(watchlist_cmd.app, name="watchlist")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(alerts_cmd.app, name="alerts")
+app.add_typer(banks_cmd.app, name="banks")
+app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(telegram_cmd.app, name="telegram")
 app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)

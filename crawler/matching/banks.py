@@ -46,6 +46,7 @@ _SIGNAL_ALIASES = {
 _ACTIVE = frozenset({"", "active", "enabled", "positive", "true_positive"})
 _WITHDRAWN = frozenset({"withdrawn", "deleted", "removed", "disabled", "inactive"})
 MAX_LABEL = 500
+MAX_PROBLEMS_SHOWN = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +62,9 @@ class BankFileError(UserError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(problems[0] + more)
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = len(problems) - len(shown)
+        super().__init__("; ".join(shown) + (f" (and {more} more)" if more else ""))
 
 
 def parse_bank_file(text: str, filename: str = "") -> list[BankRecord]:

@@ -1,0 +1,101 @@
+"""`chanwatch rules …`: keyword rules, matched through spacing, look-alike, jamo and
+initial-consonant evasions (crawler.matching.keywords)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crawler.cli.cli_files import read_text_file
+from crawler.cli.context import app_context
+from crawler.cli.output import print_json, print_table
+from crawler.errors import UserError
+from crawler.matching.caches import rule_from_row, rule_to_row
+from crawler.matching.keywords import Rule, RuleError, compile_rules, load_rules_yaml
+from storage import bank_store
+
+app = typer.Typer(help="Import, list and try keyword rules.", no_args_is_help=True)
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _load_file(path: Path) -> list[Rule]:
+    try:
+        return load_rules_yaml(read_text_file(path))
+    except RuleError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+@app.command("import")
+def import_file(
+    ctx: typer.Context, path: Annotated[Path, typer.Argument(help="A rules YAML file.")]
+) -> None:
+    """Import (or replace, by name) every rule of a file; one bad rule and nothing is imported."""
+    rules = _load_file(path)
+    try:
+        compile_rules(rules)  # what the matchers will do with them, checked before storing
+    except RuleError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    with app_context(ctx).engine().begin() as conn:
+        count = bank_store.upsert_rules(conn, [rule_to_row(r) for r in rules], datetime.now(UTC))
+    typer.echo(f"imported {count} rule(s)")
+
+
+@app.command("list")
+def list_rules(
+    ctx: typer.Context,
+    output: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """Stored rules."""
+    with app_context(ctx).engine().connect() as conn:
+        rows = bank_store.load_rules(conn, enabled_only=False)
+    records = [{**rule_to_row(rule_from_row(row)), "enabled": bool(row["enabled"])} for row in rows]
+    if output is ListFormat.json:
+        print_json(records)
+        return
+    print_table(
+        ["rule", "severity", "language", "terms", "regexes", "allowlist", "enabled"],
+        [[r["name"], r["severity"], r["language"] or "-", ", ".join(r["terms"]),
+          len(r["regexes"]), len(r["allowlist"]), r["enabled"]] for r in records],
+    )  # fmt: skip
+
+
+@app.command("test")
+def test_text(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Text to scan.")],
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Use this rules YAML instead of the database.")
+    ] = None,
+    output: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """Show every hit of the rules in TEXT: rule, form and the span of the text it covers.
+
+    Spans are character offsets into TEXT as given."""
+    if file is not None:
+        rules = _load_file(file)
+    else:
+        with app_context(ctx).engine().connect() as conn:
+            rules = [rule_from_row(row) for row in bank_store.load_rules(conn)]
+    hits = compile_rules(rules).scan(text) if rules else []
+    records = [
+        {key: str(value) if key in ("form", "severity") else value
+         for key, value in asdict(hit).items()}
+        for hit in hits
+    ]  # fmt: skip
+    if output is ListFormat.json:
+        print_json(records)
+        return
+    print_table(
+        ["rule", "term", "form", "span", "matched text", "severity"],
+        [[r["rule"], r["term"], r["form"], f"{r['start']}-{r['end']}", r["matched_text"],
+          r["severity"]] for r in records],
+    )  # fmt: skip

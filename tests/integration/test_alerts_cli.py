@@ -1,0 +1,190 @@
+"""Rules, banks and the review queue from the command line, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from crawler.cli.main import run
+from crawler.matching import workflow
+from crawler.matching.workflow import WorkflowError
+from tests.factories import T0, photo, post
+from tests.integration.alert_helpers import NOW, Pipeline, alerts, load_bank, load_rules
+
+RULES_YAML = """
+rules:
+  - name: acquaintance-rooms
+    severity: critical
+    language: ko
+    terms: [지인능욕, 겹지인]
+  - name: solicitation
+    severity: low
+    terms: [갠텔]
+"""
+PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> Cli:
+    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+def _error(result: Result) -> str:
+    lines = result.err.strip().splitlines()
+    assert result.code == 2 and len(lines) == 1, result
+    return lines[0]
+
+
+def test_rules_import_list_and_test_report_rule_form_and_span(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(RULES_YAML, encoding="utf-8")
+    assert cli("rules", "import", "rules.yaml").code == 0
+    listed = json.loads(cli("rules", "list", "--format", "json").out)
+    assert [r["name"] for r in listed] == ["acquaintance-rooms", "solicitation"]
+
+    hits = json.loads(cli("rules", "test", "새 ㅈㅇㄴㅇ 방, 겹 지 인", "--format", "json").out)
+    assert hits == [
+        {"rule": "acquaintance-rooms", "term": "지인능욕", "form": "initials", "start": 2,
+         "end": 6, "matched_text": "ㅈㅇㄴㅇ", "severity": "critical"},
+        {"rule": "acquaintance-rooms", "term": "겹지인", "form": "separated", "start": 10,
+         "end": 15, "matched_text": "겹 지 인", "severity": "critical"},
+    ]  # fmt: skip
+    assert json.loads(cli("rules", "test", "자연노을 사진", "--format", "json").out) == []
+
+
+def test_a_rule_the_engine_cannot_run_is_rejected_by_name(cli: Cli, tmp_path: Path) -> None:
+    bad = RULES_YAML + "  - name: broken\n    regexes: ['(a)\\1']\n"
+    (tmp_path / "rules.yaml").write_text(bad, encoding="utf-8")
+    assert "'broken'" in _error(cli("rules", "import", "rules.yaml"))
+    assert json.loads(cli("rules", "list", "--format", "json").out) == []
+
+
+def test_bank_import_is_atomic_and_names_every_bad_line(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "bank.csv").write_text(
+        f"signal_type,value,label\npdq,{PDQ.upper()},ok\nmd5,xyz\nsha1,{'a' * 40}\n",
+        encoding="utf-8",
+    )
+    error = _error(cli("banks", "import", "bank.csv", "--bank", "known"))
+    assert "line 3: md5 value must be 32 hex digits" in error
+    assert "line 4: unknown signal type 'sha1'" in error
+    assert json.loads(cli("banks", "list", "--format", "json").out) == []
+
+
+def test_exchange_records_add_and_withdraw_hashes(cli: Cli, tmp_path: Path) -> None:
+    record = {"signal_type": "PHOTO_PDQ", "signal_value": PDQ, "labels": ["case-1", "adult"]}
+    (tmp_path / "add.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (tmp_path / "pull.jsonl").write_text(
+        json.dumps({**record, "status": "deleted"}) + "\n", encoding="utf-8"
+    )
+    assert cli("banks", "import", "add.jsonl", "--bank", "ex", "--severity", "critical").code == 0
+    assert cli("banks", "import", "pull.jsonl", "--bank", "ex").code == 0
+    (bank,) = json.loads(cli("banks", "list", "--format", "json").out)
+    assert (bank["active"], bank["withdrawn"], bank["severity"]) == (0, 1, "critical")
+    assert cli("banks", "disable", "ex").code == 0
+    assert "no bank named" in _error(cli("banks", "disable", "nope"))
+
+
+def test_review_queue_claim_lease_reasons_and_history(cli: Cli, engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    pipeline = Pipeline(engine)
+    pipeline.ingest([post(1, "지인능욕 방 있어요")])
+
+    (listed,) = json.loads(cli("alerts", "list", "--format", "json").out)
+    assert set(listed) == {
+        "id", "kind", "severity", "priority", "status", "subject", "evidence", "hit_count",
+        "first_seen", "last_seen", "assignee",
+    }  # fmt: skip
+    assert (listed["kind"], listed["status"], listed["subject"]["source"]) == (
+        "keyword", "new", "@example_news",
+    )  # fmt: skip
+    alert_id = str(listed["id"])
+    assert cli("alerts", "claim", alert_id, "--as", "alice").code == 0
+    assert "claimed by alice" in _error(cli("alerts", "claim", alert_id, "--as", "bob"))
+    assert "needs --reason" in _error(cli("alerts", "decide", alert_id, "dismiss", "--as", "alice"))
+    decided = cli("alerts", "decide", alert_id, "dismiss", "--as", "alice", "--reason", "news")
+    assert decided.code == 0
+
+    pipeline.ingest([post(1, "지인능욕 방 다시", edited_at=T0 + timedelta(hours=2))])
+    shown = json.loads(cli("alerts", "show", alert_id, "--format", "json").out)
+    assert (shown["status"], shown["hit_count"]) == ("dismissed", 2)
+    history = [(e["actor"], e["action"], e["from"], e["to"], e["reason"]) for e in shown["events"]]
+    assert history == [
+        ("chanwatch", "raised", None, "new", None),
+        ("alice", "claim", "new", "in_review", None),
+        ("alice", "dismiss", "in_review", "dismissed", "news"),
+    ]  # fmt: skip
+    assert "decided alerts stay decided" in _error(cli("alerts", "claim", alert_id, "--as", "bob"))
+    table = cli("alerts", "list", "--status", "dismissed")
+    assert table.code == 0 and "keyword" in table.out
+
+
+def test_an_expired_lease_lets_another_reviewer_claim(engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "갠텔")])
+    (alert,) = alerts(engine)
+    with engine.begin() as conn:
+        workflow.claim(conn, alert["id"], "alice", NOW, lease_s=60)
+    with engine.begin() as conn, pytest.raises(WorkflowError):
+        workflow.claim(conn, alert["id"], "bob", NOW + timedelta(seconds=59), lease_s=60)
+    with engine.begin() as conn:
+        workflow.claim(conn, alert["id"], "bob", NOW + timedelta(seconds=61), lease_s=60)
+        status = workflow.decide(
+            conn, alert["id"], workflow.Decision.ESCALATE, "bob", NOW + timedelta(seconds=62)
+        )
+    assert status == "escalated"
+    assert alerts(engine)[0]["assignee"] == "bob"
+
+
+def test_dismissing_a_hash_match_into_a_negative_bank_silences_that_hash(
+    cli: Cli, engine: Engine
+) -> None:
+    load_bank(engine, f"pdq,{PDQ},case-7\n")
+    pipeline = Pipeline(engine)
+    media = replace(photo("01" * 32), pdq=PDQ, pdq_quality=90)
+    pipeline.ingest([post(1, media=(media,))])
+    (alert,) = alerts(engine)
+    result = cli("alerts", "decide", str(alert["id"]), "dismiss", "--as", "alice", "--reason",
+                 "stock photo", "--negative-bank", "benign")  # fmt: skip
+    assert result.code == 0, result.err
+
+    pipeline.ingest([post(2, media=(replace(media, sha256="02" * 32),))])
+    assert len(alerts(engine)) == 1
+    banks = {b["name"]: b for b in json.loads(cli("banks", "list", "--format", "json").out)}
+    assert banks["benign"]["negative"] and banks["benign"]["active"] == 1
+
+
+def test_the_alert_history_cannot_be_rewritten(engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "갠텔")])
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE alert_event SET actor = 'mallory'"))
