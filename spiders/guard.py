@@ -68,16 +68,20 @@ def url_refusal(request: Request, allow: tuple[str, ...]) -> str | None:
 
 @implementer(IResolutionReceiver)
 class _FilteringReceiver:
-    def __init__(self, receiver: IResolutionReceiver, port: int, allow: tuple[str, ...]) -> None:
-        self._receiver, self._port, self._allow = receiver, port, allow
+    def __init__(
+        self, receiver: IResolutionReceiver, name: str, port: int, resolver: GuardedResolver
+    ) -> None:
+        self._receiver, self._name, self._port, self._resolver = receiver, name, port, resolver
 
     def resolutionBegan(self, resolution: IHostResolution) -> None:
         self._receiver.resolutionBegan(resolution)
 
     def addressResolved(self, address: IAddress) -> None:
         host = getattr(address, "host", None)
-        if isinstance(host, str) and not address_refused(host, self._port, self._allow):
+        if isinstance(host, str) and not address_refused(host, self._port, self._resolver.allow):
             self._receiver.addressResolved(address)
+        else:
+            self._resolver.refused_names.add(self._name.lower())
 
     def resolutionComplete(self) -> None:
         self._receiver.resolutionComplete()
@@ -88,7 +92,9 @@ class GuardedResolver(CachingHostnameResolver):
 
     def __init__(self, reactor: Any, cache_size: int, allow: tuple[str, ...]) -> None:
         super().__init__(reactor, cache_size)
-        self._allow = allow
+        self.allow = allow
+        self.refused_names: set[str] = set()
+        """Names with an address the guard dropped: their failures say "refused", not DNS."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
@@ -103,10 +109,18 @@ class GuardedResolver(CachingHostnameResolver):
         addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
     ) -> IHostResolution:
-        receiver = _FilteringReceiver(resolutionReceiver, portNumber, self._allow)
+        receiver = _FilteringReceiver(resolutionReceiver, hostName, portNumber, self)
         return super().resolveHostName(
             receiver, hostName, portNumber, addressTypes, transportSemantics
         )
+
+
+def refused_by_resolver(host: str | None) -> bool:
+    """Whether the installed resolver dropped an address of `host` in this process."""
+    from twisted.internet import reactor
+
+    resolver = getattr(reactor, "nameResolver", None)
+    return isinstance(resolver, GuardedResolver) and (host or "").lower() in resolver.refused_names
 
 
 class SsrfGuardMiddleware:

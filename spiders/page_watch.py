@@ -95,7 +95,8 @@ class PageWatchSpider(scrapy.Spider):
         self.validators = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}
 
     def failed(self, failure: Any) -> None:
-        self.session.request_failed(failure.value)
+        host = urlparse_cached(failure.request).hostname
+        self.session.request_failed(failure.value, host=host)
 
     async def _hash_images(self, urls: tuple[str, ...]) -> tuple[MediaHashes, ...]:
         hashed: list[MediaHashes] = []

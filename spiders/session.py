@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from crawler.crawl import RunContext, TargetOutcome
 from crawler.settings import Settings
+from spiders.guard import refused_by_resolver
 from storage import spider_store
 from storage.watchlist_store import TargetRow
 
@@ -60,15 +61,22 @@ class CrawlSession:
         if _PRECEDENCE.index(status) < _PRECEDENCE.index(self._outcome.status):
             self._outcome = TargetOutcome(status, message)
 
-    def request_failed(self, exc: BaseException) -> None:
+    def request_failed(self, exc: BaseException, *, host: str | None) -> None:
         """A page request ended without a response: say why in the run's status."""
         message = str(exc) or type(exc).__name__
         if self.stopped:
             return  # a 429 or challenge already reported rate_limited; this is its echo
-        if "robots.txt" in message:
-            self.report("robots_disallowed", message)
-        elif "private-address guard" in message:
+        if "private-address guard" in message:
             self.report("refused", message)
+        elif refused_by_resolver(host):
+            # Checked before robots.txt: a refused robots.txt fetch also fails closed.
+            self.report(
+                "refused",
+                f"refused by the private-address guard: {host} resolves to a private, "
+                "loopback, link-local or unspecified address",
+            )
+        elif "robots.txt" in message:
+            self.report("robots_disallowed", message)
         else:
             self.report("error", f"{type(exc).__name__}: {message}")
 

@@ -121,7 +121,8 @@ class TmePreviewSpider(scrapy.Spider):
         return []
 
     def failed(self, failure: Any) -> None:
-        self.session.request_failed(failure.value)
+        host = urlparse_cached(failure.request).hostname
+        self.session.request_failed(failure.value, host=host)
 
     def save_state(self) -> None:
         """Called by the pipeline once every batch is committed."""
