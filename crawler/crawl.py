@@ -7,6 +7,7 @@ never stops the others.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from sqlalchemy import Engine
 from crawler.ingest import IngestResult, Matcher, ingest
 from crawler.locators import CRAWLABLE_KINDS, TargetKind
 from crawler.logging import get_logger, redact_text
+from crawler.matching.notify import deliver_pending
+from crawler.matching.operational import check_targets
 from crawler.matching.pipeline import build_matchers
 from crawler.observations import Observation
 from crawler.settings import Settings
@@ -139,6 +142,9 @@ async def crawl_once(
             progress(target)
         results.append(await _run_target(engine, settings, target, matchers))
     catch_up(engine)
+    check_targets(engine, settings)
+    # Alerts raised in this pass go out now; a failed delivery stays queued for the next pass.
+    await asyncio.to_thread(deliver_pending, engine, settings)
     return results
 
 

@@ -227,3 +227,8 @@ def opted_in_pages(conn: Connection, urls: Collection[str]) -> set[str]:
         )
         found.update(r.locator for r in rows if (r.options or {}).get("alert_on_change"))
     return found
+
+
+def enabled_targets(conn: Connection, kinds: Sequence[str]) -> list[Any]:
+    query = select(_targets).where(_targets.c.enabled.is_(True), _targets.c.kind.in_(kinds))
+    return list(conn.execute(query))

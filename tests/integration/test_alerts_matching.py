@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from crawler.matching.operational import check_targets
 from crawler.observations import (
     ChannelSnapshot,
     CollectorKind,
@@ -20,8 +21,9 @@ from crawler.observations import (
     SourceKey,
 )
 from crawler.settings import AlertSettings, Settings
+from storage import bank_store, watchlist_store
 from tests.factories import CHANNEL, T0, link, photo, post
-from tests.integration.alert_helpers import Pipeline, alerts, load_bank, load_rules, watch
+from tests.integration.alert_helpers import NOW, Pipeline, alerts, load_bank, load_rules, watch
 
 RULES = """
 rules:
@@ -139,8 +141,6 @@ def test_withdrawn_and_disabled_entries_stop_matching_without_a_restart(engine: 
     pipeline.ingest([post(2, media=(_media(sha="02" * 32),))])
     load_bank(engine, f"md5,{'03' * 16}\n", bank="other")
     with engine.begin() as conn:
-        from storage import bank_store
-
         bank_store.set_bank_enabled(conn, "other", False)
     pipeline.ingest([post(3, media=(replace(_media(sha="03" * 32), md5="03" * 16),))])
     assert [a["subject"]["platform_id"] for a in alerts(engine)] == ["1"]
@@ -263,3 +263,29 @@ def test_reach_raises_priority(engine: Engine) -> None:
     )
     by_item = {a["subject"]["platform_id"]: a["priority"] for a in alerts(engine)}
     assert by_item["2"] > by_item["1"]
+
+
+def test_targets_without_success_or_with_a_stale_parser_raise_operational_alerts(
+    engine: Engine,
+) -> None:
+    watch(engine, "@example_news")  # interval 1 h, added at NOW
+    watch(engine, "@preview_room", kind="tme_preview")
+    with engine.begin() as conn:
+        (preview,) = [t for t in watchlist_store.list_targets(conn) if t.kind == "tme_preview"]
+        watchlist_store.record_target_run(
+            conn, preview.id, status="parser_stale", failed=True, error="no posts parsed",
+            at=NOW, next_due_at=NOW,
+        )  # fmt: skip
+    settings = Settings(alerts=AlertSettings(stale_factor=3))
+
+    assert check_targets(engine, settings, NOW + timedelta(hours=2)) == 1
+    assert check_targets(engine, settings, NOW + timedelta(hours=4)) == 2
+    check_targets(engine, settings, NOW + timedelta(hours=5))
+
+    found = sorted((a["evidence"]["problem"], a["evidence"]["locator"], a["hit_count"])
+                   for a in alerts(engine, kind="operational"))  # fmt: skip
+    assert found == [
+        ("parser_stale", "@preview_room", 3),
+        ("stale", "@example_news", 2),
+        ("stale", "@preview_room", 2),
+    ]
