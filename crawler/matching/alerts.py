@@ -40,13 +40,15 @@ def severity_rank(severity: str) -> int:
 
 
 def priority(severity: str, confidence: float, reach: int | None) -> float:
-    """Severity (1-4) × confidence (0-1) × reach factor (1 for nobody, 2 at a million).
+    """Severity weight (1-4) × confidence (0-1) × reach factor (1 for nobody, 1.3 at 10⁹).
 
     Reach is the larger of the item's views and its channel's subscribers: a post seen by
-    100,000 people outranks the same post seen by 50, but never a more severe alert outright.
+    100,000 people outranks the same post seen by 50. The reach factor stays below the 4:3 step
+    between adjacent severities, so reach alone never lifts an alert above an equally confident
+    alert of higher severity; low confidence (initial consonants, a distant PDQ) can.
     """
     weight = severity_rank(severity) + 1
-    factor = 1.0 + math.log10(1 + max(reach or 0, 0)) / 6
+    factor = 1.0 + min(math.log10(1 + max(reach or 0, 0)), 9.0) / 30
     return round(weight * confidence * factor, 4)
 
 
