@@ -66,14 +66,17 @@ def raise_alerts(
     ids: dict[str, int] = {}
     for refresh in (False, True):
         rows = [_row(c, at) for c in unique.values() if c.refresh_evidence is refresh]
-        for part in chunks(rows, 500):
-            stmt = dialect_insert(conn, _alerts).values(list(part))
-            changes: dict[str, Any] = {"hit_count": _alerts.c.hit_count + 1, "last_seen": at}
-            if refresh:
-                changes["evidence"] = stmt.excluded.evidence
-            stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=changes)
-            for alert_id, key in conn.execute(stmt.returning(_alerts.c.id, _alerts.c.dedupe_key)):
-                ids[key] = alert_id
+        if not rows:
+            continue
+        stmt = dialect_insert(conn, _alerts)
+        changes: dict[str, Any] = {"hit_count": _alerts.c.hit_count + 1, "last_seen": at}
+        if refresh:
+            changes["evidence"] = stmt.excluded.evidence
+        stmt = stmt.on_conflict_do_update(index_elements=["dedupe_key"], set_=changes)
+        # executemany with RETURNING (SQLAlchemy's insertmanyvalues): one compiled statement.
+        returning = stmt.returning(_alerts.c.id, _alerts.c.dedupe_key)
+        for alert_id, key in conn.execute(returning, rows):
+            ids[key] = alert_id
     new = [
         NewAlert(ids[key], str(unique[key].kind), unique[key].severity, key)
         for key in keys
@@ -100,8 +103,8 @@ def _row(candidate: AlertCandidate, at: datetime) -> dict[str, Any]:
 
 
 def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
-    for part in chunks(events, 500):
-        conn.execute(_events.insert(), list(part))
+    if events:
+        conn.execute(_events.insert(), list(events))
 
 
 def lock_alert(conn: Connection, alert_id: int) -> dict[str, Any] | None:
@@ -189,9 +192,11 @@ def alert_detail(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Queue notifications; a (alert, destination) pair already queued is left alone."""
-    for part in chunks(rows, 500):
-        stmt = dialect_insert(conn, _outbox).values(list(part))
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["alert_id", "destination"]))
+    if rows:
+        stmt = dialect_insert(conn, _outbox).on_conflict_do_nothing(
+            index_elements=["alert_id", "destination"]
+        )
+        conn.execute(stmt, list(rows))
 
 
 def due_notifications(conn: Connection, now: datetime, limit: int = 100) -> list[dict[str, Any]]:

@@ -103,29 +103,27 @@ def import_entries(
         latest[str(record.signal_type), record.value] = record
     active = [r for r in latest.values() if not r.withdrawn]
     withdrawn = [(str(r.signal_type), r.value) for r in latest.values() if r.withdrawn]
-    for part in chunks(active, 500):
-        stmt = dialect_insert(conn, _entries).values(
-            [
-                {
-                    "bank_id": bank_id, "signal_type": str(r.signal_type), "value": r.value,
-                    "label": r.label, "status": "active", "revision": revision,
-                    "added_at": at, "updated_at": at,
-                }
-                for r in part
-            ]
-        )  # fmt: skip
-        excluded = stmt.excluded
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["bank_id", "signal_type", "value"],
-                set_={
-                    "label": func.coalesce(excluded.label, _entries.c.label),
-                    "status": "active",
-                    "revision": revision,
-                    "updated_at": at,
-                },
-            )
+    if active:
+        stmt = dialect_insert(conn, _entries)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["bank_id", "signal_type", "value"],
+            set_={
+                "label": func.coalesce(stmt.excluded.label, _entries.c.label),
+                "status": "active",
+                "revision": revision,
+                "updated_at": at,
+            },
         )
+        # executemany: a million-row bank must not compile a million-parameter statement.
+        conn.execute(
+            stmt,
+            [
+                {"bank_id": bank_id, "signal_type": str(r.signal_type), "value": r.value,
+                 "label": r.label, "status": "active", "revision": revision,
+                 "added_at": at, "updated_at": at}
+                for r in active
+            ],
+        )  # fmt: skip
     removed = 0
     for part in chunks(withdrawn, 500):
         removed += conn.execute(

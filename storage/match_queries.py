@@ -167,9 +167,12 @@ def usernames_held_before(conn: Connection, source_ids: Collection[int]) -> dict
 
 
 def add_discovery_refs(conn: Connection, refs: Sequence[dict[str, Any]]) -> None:
-    for part in chunks(refs, 500):
-        stmt = dialect_insert(conn, _refs).values(list(part))
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["channel", "item_id"]))
+    if refs:
+        # executemany: one compiled statement, not a multi-row VALUES compiled per batch.
+        stmt = dialect_insert(conn, _refs).on_conflict_do_nothing(
+            index_elements=["channel", "item_id"]
+        )
+        conn.execute(stmt, list(refs))
 
 
 def discovery_counts(conn: Connection, channels: Collection[str]) -> dict[str, dict[str, int]]:
@@ -186,11 +189,27 @@ def discovery_counts(conn: Connection, channels: Collection[str]) -> dict[str, d
     return counts
 
 
-def referencing_items(conn: Connection, channel: str, limit: int = 10) -> list[int]:
-    query = (
-        select(_refs.c.item_id).where(_refs.c.channel == channel).order_by(_refs.c.item_id)
-    ).limit(limit)
-    return list(conn.execute(query).scalars())
+def referencing_items(
+    conn: Connection, channels: Collection[str], limit: int = 10
+) -> dict[str, list[int]]:
+    """The first `limit` referencing item ids of each channel."""
+    found: dict[str, list[int]] = {}
+    for part in chunks(sorted(channels), 500):
+        rank = (
+            func.row_number()
+            .over(partition_by=_refs.c.channel, order_by=_refs.c.item_id)
+            .label("rank")
+        )
+        ranked = select(_refs.c.channel, _refs.c.item_id, rank).where(_refs.c.channel.in_(part))
+        ranked = ranked.subquery()
+        query = (
+            select(ranked.c.channel, ranked.c.item_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.channel, ranked.c.item_id)
+        )
+        for channel, item_id in conn.execute(query):
+            found.setdefault(channel, []).append(item_id)
+    return found
 
 
 def hourly_counts(

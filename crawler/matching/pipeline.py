@@ -92,8 +92,8 @@ class AlertPipeline:
         q.add_discovery_refs(conn, ref_rows(refs, now))
         counts = q.discovery_counts(conn, unwatched)
         minimum = self.settings.alerts.discovery_min_refs
-        samples = {c: q.referencing_items(conn, c) for c, n in counts.items()
-                   if sum(n.values()) >= minimum}  # fmt: skip
+        due = {c for c, by_via in counts.items() if sum(by_via.values()) >= minimum}
+        samples = q.referencing_items(conn, due) if due else {}
         return discovery_candidates(counts, samples, minimum)
 
     def _source_changes(

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
+from structlog.testing import capture_logs
 
 from crawler.matching.notify import deliver_pending
 from crawler.settings import NetSettings, NotifySettings, Settings
@@ -113,7 +114,9 @@ def test_a_failed_delivery_stays_in_the_outbox_and_is_retried_later(
     receiver.failures_left = 2  # both attempts of the first pass
     now = datetime.now(UTC)
 
-    first = deliver_pending(engine, settings, now)
+    with capture_logs() as logs:
+        first = deliver_pending(engine, settings, now)
+    assert [log["event"] for log in logs] == ["notification failed"]
     (row,) = _outbox(engine)
     assert (first.failed, row["attempts"], row["delivered_at"]) == (1, 1, None)
     assert row["last_error"] == "webhook answered HTTP 500"
@@ -131,8 +134,10 @@ def test_a_webhook_on_a_private_address_is_refused_unless_allowed(
     settings = _settings(receiver.url, allow=False)
     Pipeline(engine, settings).ingest([post(1, "지인능욕")])
 
-    assert deliver_pending(engine, settings).failed == 1
+    with capture_logs() as logs:
+        assert deliver_pending(engine, settings).failed == 1
     assert receiver.requests == []
+    assert receiver.url not in str(logs)
     (row,) = _outbox(engine)
     assert row["last_error"].startswith("webhook URL refused")
     assert receiver.url not in row["last_error"]
