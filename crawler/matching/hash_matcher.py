@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from crawler.matching.pdq_index import PdqIndex
 
 MIN_PDQ_QUALITY = 50
+BULK_CHANGES = 4096
+"""More changes than this at once rebuild the PDQ tables instead of adding one by one."""
 NEAR_DISTANCE = 10
 """PDQ distances up to here are near-certain copies; confidence ranks them above the rest."""
 
@@ -99,8 +101,21 @@ class BankIndex:
         return len(self._entries)
 
     def apply(self, changes: Iterable[tuple[Entry, bool]]) -> None:
-        """Bring entries up to date: (entry, live) puts a live entry in, takes a dead one out."""
+        """Bring entries up to date: (entry, live) puts a live entry in, takes a dead one out.
+
+        A few changes are applied in place; a large set (the first load, a bank import) rebuilds
+        the PDQ tables in one pass, because adding a million entries one by one would merge
+        the index's append buffer hundreds of times.
+        """
+        changes = list(changes)
         with self._lock:
+            if len(changes) > BULK_CHANGES:
+                for entry, live in changes:
+                    self._entries.pop(entry.id, None)
+                    if live:
+                        self._entries[entry.id] = entry
+                self._rebuild()
+                return
             for entry, live in changes:
                 old = self._entries.pop(entry.id, None)
                 if old is not None:
@@ -108,6 +123,23 @@ class BankIndex:
                 if live:
                     self._entries[entry.id] = entry
                     self._sides[entry.negative].add(entry)
+
+    def _rebuild(self) -> None:
+        sides = {False: _Side(), True: _Side()}
+        pdq: dict[bool, tuple[list[int], list[str]]] = {False: ([], []), True: ([], [])}
+        for entry in self._entries.values():
+            side = sides[entry.negative]
+            if entry.signal_type == "pdq":
+                ids, hashes = pdq[entry.negative]
+                ids.append(entry.id)
+                hashes.append(entry.value)
+                side.max_threshold = max(side.max_threshold, entry.threshold)
+            else:
+                side.exact.setdefault((entry.signal_type, entry.value), set()).add(entry.id)
+        for negative, (ids, hashes) in pdq.items():
+            if ids:
+                sides[negative].pdq = PdqIndex.build(ids, hashes)
+        self._sides = sides
 
     def match(self, media: MediaQuery) -> list[HashMatch]:
         """Positive-bank matches of one media file, none if a negative bank knows it."""

@@ -65,9 +65,10 @@ class AlertPipeline:
         matcher = self.rules.current(conn)
         if matcher is not None:
             found += keyword_candidates(matcher, items)
-        index = self.banks.current(conn)
-        if len(index) and items:
-            media = q.batch_media(conn, [item.id for item in items])
+        media = q.batch_media(conn, [item.id for item in items]) if items else []
+        if media:
+            # Loaded on the first batch with media: a text-only collector never pays for it.
+            index = self.banks.current(conn)
             found += hash_candidates(index, media, {item.id: item for item in items})
         return found
 

@@ -4,6 +4,7 @@ discovery references and spike detection."""
 from __future__ import annotations
 
 import csv
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -163,3 +164,14 @@ def test_no_spike_without_a_full_baseline_or_below_the_factor() -> None:
     assert spike_candidate(Rate(1, end, 50, 24, end - timedelta(hours=2)), **kwargs) is None
     assert spike_candidate(Rate(1, end, 50, 24 * 11, old), **kwargs) is None
     assert spike_candidate(Rate(1, end, 9, 0, old), **kwargs) is None
+
+
+def test_a_bulk_load_then_single_changes_keep_the_index_exact() -> None:
+    rng = random.Random(3)
+    values = [f"{rng.getrandbits(256):064x}" for _ in range(5000)]
+    index = BankIndex()
+    index.apply((_entry(i, value), True) for i, value in enumerate(values))
+    assert len(index) == 5000
+    assert [m.entry.id for m in index.match(MediaQuery(pdq=values[42], pdq_quality=90))] == [42]
+    index.apply([(_entry(42, values[42]), False), (_entry(9000, values[42], threshold=0), True)])
+    assert [m.entry.id for m in index.match(MediaQuery(pdq=values[42], pdq_quality=90))] == [9000]
