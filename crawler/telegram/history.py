@@ -9,7 +9,7 @@ cursor, and ingest is idempotent for a page committed twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,28 +67,56 @@ class History:
         return Cursor(start - 1, start, False)
 
     async def _newer(self, cursor: Cursor) -> Cursor:
+        page = await self.api.history_after(self.peer, cursor.newest_id)
         while True:
-            page = await self.api.history_after(self.peer, cursor.newest_id)
+            full = len(page.messages) == PAGE
+            ahead = self.api.history_after(self.peer, page.messages[-1].id) if full else None
+            following = await self._commit_ahead(page, ahead)
             if page.messages:
-                await self._commit(await self._posts(page))
                 cursor = replace(cursor, newest_id=page.messages[-1].id)
-            if len(page.messages) < PAGE:
+            if following is None:
                 cursor = replace(cursor, caught_up=True)
                 self._save(cursor)
                 return cursor
             self._save(cursor)
+            page = await following
 
     async def _older(self, cursor: Cursor) -> None:
         budget = self.telegram.backfill_limit
-        while not cursor.history_complete and budget > 0 and cursor.oldest_id is not None:
-            page = await self.api.history_before(self.peer, cursor.oldest_id, budget)
+        if cursor.history_complete or budget <= 0 or cursor.oldest_id is None:
+            return
+        page = await self.api.history_before(self.peer, cursor.oldest_id, budget)
+        while True:
             if not page.messages:
-                cursor = replace(cursor, history_complete=True)
-            else:
-                await self._commit(await self._posts(page))
-                cursor = replace(cursor, oldest_id=page.messages[0].id)
-                budget -= len(page.messages)
+                self._save(replace(cursor, history_complete=True))
+                return
+            budget -= len(page.messages)
+            more = len(page.messages) == PAGE and budget > 0
+            ahead = (
+                self.api.history_before(self.peer, page.messages[0].id, budget) if more else None
+            )
+            following = await self._commit_ahead(page, ahead)
+            cursor = replace(cursor, oldest_id=page.messages[0].id)
             self._save(cursor)
+            if following is None:
+                return
+            page = await following
+
+    async def _commit_ahead(
+        self, page: Page, ahead: Coroutine[Any, Any, Page] | None
+    ) -> asyncio.Task[Page] | None:
+        """Commit `page` while the next one (`ahead`) is already being fetched: the network
+        wait overlaps hashing and the database. The cursor still moves only after the commit."""
+        following = asyncio.ensure_future(ahead) if ahead is not None else None
+        try:
+            if page.messages:
+                await self._commit(await self._posts(page))
+        except BaseException:
+            if following is not None:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+            raise
+        return following
 
     async def _recheck(self, *, below: int) -> None:
         telegram = self.telegram
