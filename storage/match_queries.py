@@ -189,29 +189,6 @@ def discovery_counts(conn: Connection, channels: Collection[str]) -> dict[str, d
     return counts
 
 
-def referencing_items(
-    conn: Connection, channels: Collection[str], limit: int = 10
-) -> dict[str, list[int]]:
-    """The first `limit` referencing item ids of each channel."""
-    found: dict[str, list[int]] = {}
-    for part in chunks(sorted(channels), 500):
-        rank = (
-            func.row_number()
-            .over(partition_by=_refs.c.channel, order_by=_refs.c.item_id)
-            .label("rank")
-        )
-        ranked = select(_refs.c.channel, _refs.c.item_id, rank).where(_refs.c.channel.in_(part))
-        ranked = ranked.subquery()
-        query = (
-            select(ranked.c.channel, ranked.c.item_id)
-            .where(ranked.c.rank <= limit)
-            .order_by(ranked.c.channel, ranked.c.item_id)
-        )
-        for channel, item_id in conn.execute(query):
-            found.setdefault(channel, []).append(item_id)
-    return found
-
-
 def hourly_counts(
     conn: Connection, source_id: int, end: datetime, recent_s: float, baseline_s: float
 ) -> tuple[int, int, datetime | None]:

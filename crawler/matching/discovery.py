@@ -16,6 +16,7 @@ from crawler.matching.alerts import Candidate, Kind, discovery_key
 from storage.match_queries import BatchItem
 
 LINK_KINDS = ("channel", "mention", "invite")
+MAX_SAMPLES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ def discovery_candidates(
                     "channel": channel,
                     "items": total,
                     "via": dict(sorted(by_via.items())),
-                    "sample_item_ids": samples.get(channel, []),
+                    "recent_item_ids": sorted(set(samples.get(channel, ())))[-MAX_SAMPLES:],
                 },
                 confidence=min(1.0, total / (2 * min_refs)),
                 reach=total,

@@ -93,8 +93,10 @@ class AlertPipeline:
         q.add_discovery_refs(conn, ref_rows(refs, now))
         counts = q.discovery_counts(conn, unwatched)
         minimum = self.settings.alerts.discovery_min_refs
-        due = {c for c, by_via in counts.items() if sum(by_via.values()) >= minimum}
-        samples = q.referencing_items(conn, due) if due else {}
+        # The batch's own referencing items are the evidence sample: no query, and the latest.
+        samples: dict[str, list[int]] = {}
+        for ref in refs:
+            samples.setdefault(ref.channel, []).append(ref.item_id)
         return discovery_candidates(counts, samples, minimum)
 
     def _source_changes(
