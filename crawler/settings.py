@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -178,6 +179,13 @@ class NotifySettings(_Section):
         if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @model_validator(mode="after")
+    def _signed_webhook(self) -> NotifySettings:
+        # Receivers must be able to tell our notifications from forged ones.
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret (the HMAC-SHA256 key)")
+        return self
 
 
 class Settings(BaseSettings):

@@ -74,6 +74,10 @@ def keyword_key(rule: str, item_id: int) -> str:
     return f"keyword:{rule}:{item_id}"
 
 
+def profile_keyword_key(rule: str, source_id: int, field: str) -> str:
+    return f"keyword:{rule}:source:{source_id}:{field}"
+
+
 def hash_key(entry_id: int, item_id: int) -> str:
     return f"hash_match:{entry_id}:{item_id}"
 

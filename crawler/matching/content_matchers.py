@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from crawler.ingest import SourceChange
 from crawler.matching.alerts import (
     KEYWORD_CONFIDENCE,
     Candidate,
     Kind,
     hash_key,
     keyword_key,
+    profile_keyword_key,
 )
 from crawler.matching.hash_matcher import BankIndex, MediaQuery
 from crawler.matching.keywords import Hit, KeywordMatcher
@@ -21,31 +23,60 @@ MAX_HITS_IN_EVIDENCE = 20
 
 
 def keyword_candidates(matcher: KeywordMatcher, items: Iterable[BatchItem]) -> list[Candidate]:
+    return [
+        _keyword_candidate(rule, hits, keyword_key(rule, item.id), {}, item.id, item.source_id,
+                           item.reach)
+        for item in items
+        for rule, hits in _by_rule(matcher.scan(item.text)).items()
+    ]  # fmt: skip
+
+
+def profile_keyword_candidates(
+    matcher: KeywordMatcher, changes: Iterable[SourceChange]
+) -> list[Candidate]:
+    """Keyword hits in a channel's new title or description: rooms advertise in their names."""
     candidates = []
-    for item in items:
-        by_rule: dict[str, list[Hit]] = {}
-        for hit in matcher.scan(item.text):
-            by_rule.setdefault(hit.rule, []).append(hit)
-        for rule, hits in by_rule.items():
-            best = max(hits, key=lambda h: KEYWORD_CONFIDENCE[str(h.form)])
+    for change in changes:
+        if change.change not in ("first", "title", "about") or not change.after:
+            continue
+        field = "about" if change.change == "about" else "title"
+        for rule, hits in _by_rule(matcher.scan(change.after)).items():
+            key = profile_keyword_key(rule, change.source_id, field)
             candidates.append(
-                Candidate(
-                    kind=Kind.KEYWORD,
-                    severity=str(best.severity),
-                    dedupe_key=keyword_key(rule, item.id),
-                    evidence={
-                        "rule": rule,
-                        "hit_count": len(hits),
-                        "hits": [_hit(h) for h in hits[:MAX_HITS_IN_EVIDENCE]],
-                    },
-                    confidence=KEYWORD_CONFIDENCE[str(best.form)],
-                    reach=item.reach,
-                    item_id=item.id,
-                    source_id=item.source_id,
-                    refresh_evidence=True,
-                )
+                _keyword_candidate(rule, hits, key, {"field": field}, None, change.source_id, None)
             )
     return candidates
+
+
+def _by_rule(hits: Iterable[Hit]) -> dict[str, list[Hit]]:
+    grouped: dict[str, list[Hit]] = {}
+    for hit in hits:
+        grouped.setdefault(hit.rule, []).append(hit)
+    return grouped
+
+
+def _keyword_candidate(
+    rule: str,
+    hits: list[Hit],
+    key: str,
+    extra: dict[str, Any],
+    item_id: int | None,
+    source_id: int,
+    reach: int | None,
+) -> Candidate:
+    best = max(hits, key=lambda h: KEYWORD_CONFIDENCE[str(h.form)])
+    return Candidate(
+        kind=Kind.KEYWORD,
+        severity=str(best.severity),
+        dedupe_key=key,
+        evidence={"rule": rule, **extra, "hit_count": len(hits),
+                  "hits": [_hit(h) for h in hits[:MAX_HITS_IN_EVIDENCE]]},
+        confidence=KEYWORD_CONFIDENCE[str(best.form)],
+        reach=reach,
+        item_id=item_id,
+        source_id=source_id,
+        refresh_evidence=True,
+    )  # fmt: skip
 
 
 def _hit(hit: Hit) -> dict[str, Any]:

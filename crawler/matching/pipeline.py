@@ -12,12 +12,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
-from crawler.ingest import IngestResult, Matcher
+from crawler.ingest import IngestResult, Matcher, SourceChange
 from crawler.matching import notify
 from crawler.matching.activity import Rate, newest_posts, page_change_candidates, spike_candidate
 from crawler.matching.alerts import Candidate
 from crawler.matching.caches import BankCache, RuleCache
-from crawler.matching.content_matchers import hash_candidates, keyword_candidates
+from crawler.matching.content_matchers import (
+    hash_candidates,
+    keyword_candidates,
+    profile_keyword_candidates,
+)
 from crawler.matching.discovery import (
     LINK_KINDS,
     discovery_candidates,
@@ -47,7 +51,7 @@ class AlertPipeline:
         items = q.batch_items(conn, touched)
         watched = q.watched_sources(conn, result.source_ids)
         candidates: list[Candidate] = []
-        candidates += self._content(conn, items)
+        candidates += self._content(conn, items, result.source_changes)
         watched_items = [item for item in items if item.source_id in watched]
         candidates += self._discovery(conn, watched_items, now)
         candidates += self._source_changes(conn, result, watched)
@@ -60,11 +64,14 @@ class AlertPipeline:
             candidates += page_change_candidates(pages, opted)
         raise_and_queue(conn, candidates, self.settings, now)
 
-    def _content(self, conn: Connection, items: list[q.BatchItem]) -> list[Candidate]:
+    def _content(
+        self, conn: Connection, items: list[q.BatchItem], changes: list[SourceChange]
+    ) -> list[Candidate]:
         found: list[Candidate] = []
         matcher = self.rules.current(conn)
         if matcher is not None:
             found += keyword_candidates(matcher, items)
+            found += profile_keyword_candidates(matcher, changes)
         media = q.batch_media(conn, [item.id for item in items]) if items else []
         if media:
             # Loaded on the first batch with media: a text-only collector never pays for it.

@@ -289,3 +289,19 @@ def test_targets_without_success_or_with_a_stale_parser_raise_operational_alerts
         ("stale", "@example_news", 2),
         ("stale", "@preview_room", 2),
     ]
+
+
+def test_a_channel_renamed_into_the_rooms_vocabulary_raises_a_keyword_alert(
+    engine: Engine,
+) -> None:
+    load_rules(engine, RULES)
+    pipeline = Pipeline(engine)
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="뉴스")])
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="지인능욕방 2")])
+
+    (found,) = alerts(engine, kind="keyword")
+    assert found["evidence"]["field"] == "title"
+    assert found["subject"] == {
+        "source": "@example_news",
+        "source_id": found["subject"]["source_id"],
+    }
