@@ -168,3 +168,22 @@ def test_nonexistent_username_gets_a_clear_status(
     [result] = crawl(engine, settings_for(db_url, threaded_dc.string_session()))
     assert result.outcome.status == "not_found"
     assert "@nobody_here" in (result.outcome.message or "")
+
+
+def test_with_hashing_off_media_keep_their_metadata_and_nothing_is_fetched(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    channel = telegram_world.add_channel("newsroom", "Newsroom")
+    telegram_world.add_photo(channel, 1, b"\xff\xd8 photo", size=(800, 600))
+    watch(engine, "newsroom")
+    settings = settings_for(db_url, threaded_dc.string_session())
+    settings = settings.model_copy(
+        update={"media": settings.media.model_copy(update={"hash_media": False})}
+    )
+
+    crawl(engine, settings)
+
+    photo = media(engine, channel.id)[1, 0]
+    assert (photo["hash_status"], photo["sha256"]) == ("policy_off", None)
+    assert (photo["kind"], photo["width"], photo["height"]) == ("photo", 800, 600)
+    assert threaded_dc.calls("upload.getFile") == []

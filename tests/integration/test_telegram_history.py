@@ -127,3 +127,36 @@ def test_a_flooded_account_does_not_stop_the_others(
         used = conn.execute(select(CrawlRun.account).order_by(CrawlRun.id)).scalars().all()
     assert accounts["acct1"] is not None and accounts["acct2"] is None
     assert used == ["acct1", "acct2"]
+
+
+def test_resolutions_stop_at_the_daily_budget(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    for name in ("room_one", "room_two"):
+        fill(telegram_world, telegram_world.add_channel(name), [1])
+    watch(engine, "room_one", "room_two")
+    settings = settings_for(db_url, threaded_dc.string_session(), resolve_budget=1)
+
+    results = crawl(engine, settings)
+
+    assert statuses(results) == {"@room_one": "ok", "@room_two": "deferred"}
+    assert "resolves today" in (results[1].outcome.message or "")
+    assert len(threaded_dc.calls("contacts.resolveUsername")) == 1
+
+
+def test_a_signed_out_session_is_an_error_and_the_account_is_marked(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    fill(telegram_world, telegram_world.add_channel("newsroom"), [1])
+    watch(engine, "newsroom")
+    settings = settings_for(db_url, threaded_dc.string_session(authorized=False))
+
+    [result] = crawl(engine, settings)
+
+    assert result.outcome.status == "error" and "not authorized" in (result.outcome.message or "")
+    with engine.connect() as conn:
+        assert conn.execute(select(TelegramAccount.status)).scalar_one() == "unauthorized"
+    # Until someone logs in again, the account is skipped without connecting.
+    calls = len(threaded_dc.calls())
+    assert statuses(crawl(engine, settings, "@newsroom")) == {"@newsroom": "deferred"}
+    assert len(threaded_dc.calls()) == calls
