@@ -85,8 +85,8 @@ def batch_links(conn: Connection, item_ids: Sequence[int], kinds: Sequence[str])
 
 
 def watched_sources(conn: Connection, source_ids: Collection[int]) -> set[int]:
-    """Which of these sources a watchlist names: by the target's resolved source, by username,
-    or as a web site (web sources exist only because a watched page was fetched)."""
+    """Which of these sources a watchlist names: by the target's resolved source, by a username
+    it holds or held, or as a web site (web sources exist only for watched pages)."""
     if not source_ids:
         return set()
     rows = conn.execute(
@@ -95,7 +95,15 @@ def watched_sources(conn: Connection, source_ids: Collection[int]) -> set[int]:
         )
     ).all()
     watched = {r.id for r in rows if r.platform == "web"}
-    by_locator = {f"@{r.username.lower()}": r.id for r in rows if r.username}
+    # Usernames it holds or held: a watched room that renames itself stays watched.
+    history = conn.execute(
+        select(_snaps.c.source_id, _snaps.c.username)
+        .where(_snaps.c.source_id.in_(list(source_ids)), _snaps.c.username.is_not(None))
+        .distinct()
+    ).all()
+    by_locator: dict[str, set[int]] = {}
+    for source_id, username in [(r.id, r.username) for r in rows if r.username] + history:
+        by_locator.setdefault(f"@{username.lower()}", set()).add(source_id)
     targets = conn.execute(
         select(_targets.c.source_id, _targets.c.locator).where(
             or_(
@@ -110,8 +118,7 @@ def watched_sources(conn: Connection, source_ids: Collection[int]) -> set[int]:
     for target in targets:
         if target.source_id in source_ids:
             watched.add(target.source_id)
-        if target.locator in by_locator:
-            watched.add(by_locator[target.locator])
+        watched |= by_locator.get(target.locator, set())
     return watched
 
 

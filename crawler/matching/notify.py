@@ -19,7 +19,7 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +40,9 @@ from storage.alert_store import NewAlert
 log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Chanwatch-Signature"
 TIMESTAMP_HEADER = "X-Chanwatch-Timestamp"
+MIN_BACKOFF = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(hours=6)
+PAGE = 100
 
 
 class DeliveryError(Exception):
@@ -99,17 +101,17 @@ def deliver_pending(
     notify = settings.notify
     _register_secrets(notify)
     now = now or datetime.now(UTC)
-    with engine.connect() as conn:
-        due = alert_store.due_notifications(conn, now)
     delivered = failed = 0
-    for row in due:
+    for row in _due(engine, now):
         error = None
         try:
             _send(row["destination"], row["payload"], settings)
         except DeliveryError as exc:
             error = str(exc)
         attempts = row["attempts"] + 1
-        backoff = min(timedelta(seconds=notify.outbox_backoff_s * 2 ** (attempts - 1)), MAX_BACKOFF)
+        delay = timedelta(seconds=notify.outbox_backoff_s * 2 ** (attempts - 1))
+        # At least a second past `now`, so this pass's paging never meets the row again.
+        backoff = min(max(delay, MIN_BACKOFF), MAX_BACKOFF)
         with engine.begin() as conn:
             alert_store.record_delivery(
                 conn, row["id"], delivered_at=None if error else datetime.now(UTC),
@@ -121,6 +123,17 @@ def deliver_pending(
         else:
             delivered += 1
     return DeliveryCounts(delivered, failed)
+
+
+def _due(engine: Engine, now: datetime) -> Iterator[dict[str, Any]]:
+    # Page by page until none is due: each page's rows leave the due set once attempted
+    # (delivered, or pushed past `now` by their backoff).
+    while True:
+        with engine.connect() as conn:
+            page = alert_store.due_notifications(conn, now, PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
 
 
 def _register_secrets(notify: NotifySettings) -> None:

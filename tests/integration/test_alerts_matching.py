@@ -305,3 +305,20 @@ def test_a_channel_renamed_into_the_rooms_vocabulary_raises_a_keyword_alert(
         "source": "@example_news",
         "source_id": found["subject"]["source_id"],
     }
+
+
+def test_a_watched_channel_taking_a_new_username_is_still_watched(engine: Engine) -> None:
+    watch(engine, "@example_news")
+    pipeline = Pipeline(engine)
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="방")])
+    renamed = SourceKey(Platform.TELEGRAM, platform_id=CHANNEL.platform_id, username="new_name")
+    pipeline.ingest([ChannelSnapshot(renamed, T0, username="new_name", title="방")])
+    pipeline.ingest([ChannelSnapshot(renamed, T0, username="new_name", title="방 2")])
+
+    found = {a["evidence"]["change"]: a["evidence"] for a in alerts(engine, kind="source_change")}
+    assert found["username"] == {
+        "change": "username",
+        "before": "example_news",
+        "after": "new_name",
+    }
+    assert "title" in found
