@@ -1,14 +1,13 @@
-"""The item pipeline: batches of observations into `crawler.ingest`, then the spider's state.
+"""The item pipeline: batches of observations to the ingest writer, then the spider's state.
 
-Spiders yield `ObservationBatch` items (one per page). They are ingested in larger batches, in
-a worker thread so downloads continue meanwhile, one batch at a time (SQLite has one writer).
-The spider's paging floor and validators are saved only after the last batch is committed:
-"commit data before advancing a cursor" — a crash repeats work instead of skipping it.
+Spiders yield `ObservationBatch` items (one per page). They go to ingest in larger batches,
+through the `IngestWriter` process (see spiders/writer.py), in order. The spider's paging
+floor and validators are saved only after the writer has committed the last batch: "commit
+data before advancing a cursor" — a crash repeats work instead of skipping it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -37,8 +36,6 @@ class IngestPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self._crawler = crawler
         self._buffer: list[Observation] = []
-        self._lock = asyncio.Lock()
-        self._failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -55,19 +52,15 @@ class IngestPipeline:
         return item
 
     async def close_spider(self) -> None:
+        session = self._spider.session
         await self._flush()
-        if not self._failed:
-            self._spider.save_state()
+        error = await session.writer.close()
+        if error is not None:  # the run fails, and its state is not advanced
+            session.report("error", error)
+            return
+        self._spider.save_state()
 
     async def _flush(self) -> None:
         batch, self._buffer = self._buffer, []
-        if not batch:
-            return
-        session = self._spider.session
-        async with self._lock:
-            try:
-                await asyncio.to_thread(session.run.emit, batch)
-            except Exception as exc:  # the run fails, and its state is not advanced
-                self._failed = True
-                session.report("error", f"ingest failed: {type(exc).__name__}")
-                raise
+        if batch:
+            await self._spider.session.writer.submit(batch)

@@ -26,7 +26,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from crawler.crawl import RunContext, TargetOutcome, default_matchers
+from crawler.crawl import RunContext, TargetOutcome
 from crawler.logging import redact_text
 from crawler.settings import ENV_PREFIX, Settings
 from storage.watchlist_store import TargetRow
@@ -118,13 +118,17 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
     from spiders.session import CrawlSession
     from spiders.settings import scrapy_settings
     from spiders.tme_preview import TmePreviewSpider
+    from spiders.writer import IngestWriter
     from storage.engine import make_engine
 
     settings = Settings(**job["settings"])
+    # Forked first: no threads, reactor or database connections exist yet.
+    writer = IngestWriter(job["settings"], job["run_id"])
     engine = make_engine(settings.database_url)
     try:
-        run = RunContext(engine, settings, job["run_id"], default_matchers(engine, settings))
-        session = CrawlSession(settings, run, _target(job["target"]))
+        # Ingest (and so its matchers) runs in the writer; this context serves spider state.
+        run = RunContext(engine, settings, job["run_id"], ())
+        session = CrawlSession(settings, run, _target(job["target"]), writer)
         spider = {"tme_preview": TmePreviewSpider, "page_watch": PageWatchSpider}[job["spider"]]
         process = CrawlerProcess(scrapy_settings(settings, **job.get("scrapy", {})))
         crawler = process.create_crawler(spider)
@@ -138,6 +142,7 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
         process.start()
         return session.outcome
     finally:
+        writer.kill()  # a no-op after a clean close; never leave it behind
         engine.dispose()
 
 

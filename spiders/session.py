@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from crawler.crawl import RunContext, TargetOutcome
 from crawler.settings import Settings
 from spiders.guard import refused_by_resolver
+from spiders.writer import IngestWriter
 from storage import spider_store
 from storage.watchlist_store import TargetRow
 
@@ -43,8 +44,10 @@ def retry_after(value: str | None, now: datetime) -> datetime:
 
 
 class CrawlSession:
-    def __init__(self, settings: Settings, run: RunContext, target: TargetRow) -> None:
-        self.settings, self.run, self.target = settings, run, target
+    def __init__(
+        self, settings: Settings, run: RunContext, target: TargetRow, writer: IngestWriter
+    ) -> None:
+        self.settings, self.run, self.target, self.writer = settings, run, target, writer
         self.stopped: dict[str, str] = {}
         self._outcome = TargetOutcome("ok")
 

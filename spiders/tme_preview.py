@@ -76,8 +76,8 @@ class TmePreviewSpider(scrapy.Spider):
                 "parser_stale", f"{response.url}: message markup but no posts parsed"
             )
             return
-        self.previewed = True
         yield ObservationBatch(await self._observations(page, observed_at))
+        self.previewed = True
         ids = [post.message_id for post in page.posts]
         before = self.paging.after_page(ids, page.older_cursor)
         if before is not None:
@@ -94,7 +94,8 @@ class TmePreviewSpider(scrapy.Spider):
                 self.crawler, posts, page.media_urls, max_bytes=media.max_bytes
             )
         found: list[Observation] = []
-        if page.channel is not None:
+        # Every page repeats the channel header: one snapshot per run is enough.
+        if page.channel is not None and not self.previewed:
             found.append(page.channel)
             if page.channel.source.platform_id:
                 self.state["channel_id"] = page.channel.source.platform_id

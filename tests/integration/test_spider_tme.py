@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tests.fixture_site import (
     FixtureChannel,
     Image,
@@ -118,8 +120,20 @@ def test_a_second_crawl_reads_only_the_newest_page_and_adds_only_new_posts(world
     second = world.crawl("@pager")
 
     assert (second.outcome.status, second.counts.items_new) == ("ok", 3)
-    pages = [r.path_qs for r in world.site.requests[seen:] if r.path.startswith("/s/")]
-    assert pages == ["/s/pager"]
+    # One page, and no robots.txt: the first run's copy is fresh (kept up to a day).
+    assert [r.path_qs for r in world.site.requests[seen:]] == ["/s/pager"]
+
+
+@pytest.mark.parametrize("markup", [{"rel_prev": False}, {"more_link": False}])
+def test_paging_follows_rel_prev_or_data_before_whichever_the_page_has(
+    world_factory, markup: dict
+) -> None:
+    world = world_factory(pager([i for i in range(1, 50) if i % 5], **markup))
+    world.watch("tme_preview", "@pager")
+
+    result = world.crawl("@pager")
+
+    assert (result.outcome.status, result.counts.items_new) == ("ok", 40)
 
 
 def test_a_capped_first_run_is_completed_by_the_next_runs(world_factory) -> None:
