@@ -3,17 +3,30 @@ own process) against the loopback fixture site, and its posts raise alerts throu
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import json
 import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from crawler.cli.main import run
+from crawler.crawl import crawl_once
+from crawler.matching.pipeline import build_matchers
 from tests.fixture_site import FixtureSite
 from tests.fixture_site.model import FixtureChannel, FixturePost, SiteModel
+from tests.integration.alert_helpers import alerts, load_bank, load_rules, watch
 from tests.integration.spider_world import world_factory
+from tests.integration.telegram_support import settings_for
+from tests.telegram_dc import FakeDC, World
 
 __all__ = ["world_factory"]
+
+GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
+NOW = datetime.now(UTC)
 
 RULES = """
 rules:
@@ -51,3 +64,29 @@ def test_a_preview_post_raises_a_keyword_alert_once_across_crawls(
     assert (alert["kind"], alert["severity"], alert["hit_count"]) == ("keyword", "critical", 1)
     assert alert["subject"]["source"] == "@roomalpha"
     assert alert["evidence"]["hits"][0]["matched_text"] == "지.인.능.욕"
+
+
+@pytest.mark.usefixtures("no_real_telegram")
+def test_api_collector_posts_raise_hash_and_keyword_alerts_once(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    with (GOLDEN / "reference_hashes.csv").open(newline="") as handle:
+        reference = {row["file"]: row["pdq_hex"] for row in csv.DictReader(handle)}
+    load_rules(engine, RULES)
+    load_bank(engine, f"pdq,{reference['bridge-mods/aaa-orig.jpg']},case-1\n", severity="critical")
+    channel = telegram_world.add_channel("room_beta", "Beta")
+    telegram_world.add_photo(channel, 1, (GOLDEN / "bridge-mods/aaa-orig.jpg").read_bytes())
+    telegram_world.add_message(channel, 2, "겹지인 말고 지인능욕 방", date=NOW - timedelta(hours=1))
+    watch(engine, "@room_beta")
+    settings = settings_for(db_url, threaded_dc.string_session())
+    matchers = build_matchers(engine, settings)
+
+    for _ in range(2):
+        asyncio.run(crawl_once(engine, settings, locator="@room_beta", matchers=matchers))
+
+    found = {a["kind"]: a for a in alerts(engine)}
+    assert set(found) == {"hash_match", "keyword"}
+    match = found["hash_match"]["evidence"]
+    assert (match["bank"], match["label"], match["signal_type"]) == ("known", "case-1", "pdq")
+    assert match["distance"] <= 2
+    assert all(a["hit_count"] == 1 for a in found.values())
