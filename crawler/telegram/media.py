@@ -20,6 +20,8 @@ from crawler.observations import HashStatus, MediaHashes
 from crawler.telegram.client import TelegramAPI
 from crawler.telegram.parse import MediaPlan
 
+# Outcomes that the same bytes would give again; an error or a policy skip is retried.
+_FINAL = frozenset({HashStatus.HASHED.value, HashStatus.UNDECODABLE.value})
 _REUSED = ("sha256", "md5", "pdq", "pdq_quality", "hash_status", "width", "height", "size")
 
 
@@ -49,7 +51,7 @@ class MediaHasher:
     async def _one(self, plan: MediaPlan, known: Mapping[str, Mapping[str, Any]]) -> MediaHashes:
         meta = plan.meta
         stored = known.get(meta.file_id or "")
-        if stored is not None and stored["hash_status"] == HashStatus.HASHED.value:
+        if stored is not None and stored["hash_status"] in _FINAL:
             values = {name: stored[name] for name in _REUSED}
             values["hash_status"] = HashStatus(values["hash_status"])
             return replace(meta, **values)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
+from PIL import Image
 from sqlalchemy import Engine, select
 
 from storage.models import Source, SourceSnapshot, Target
-from tests.integration.telegram_support import crawl, fill, items, settings_for, statuses, watch
+from tests.integration.telegram_support import (
+    NOW,
+    crawl,
+    fill,
+    items,
+    media,
+    settings_for,
+    statuses,
+    watch,
+)
 from tests.telegram_dc import FakeDC, World
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
@@ -134,3 +145,25 @@ def test_a_room_recreated_under_its_name_is_a_new_source_linked_to_the_old(
     telegram_world.remove_channel(reborn)
     assert statuses(crawl(engine, settings, "@newsroom")) == {"@newsroom": "not_found"}
     assert not source_row(engine, reborn.id)["available"]
+
+
+def test_the_recheck_reuses_stored_hashes_instead_of_downloading_again(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    channel = telegram_world.add_channel("newsroom", "Newsroom")
+    jpeg = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").save(jpeg, "JPEG")
+    telegram_world.add_photo(channel, 1, jpeg.getvalue(), "caption", date=NOW)
+    watch(engine, "newsroom")
+    settings = settings_for(db_url, threaded_dc.string_session())
+    crawl(engine, settings)
+    downloads = len(threaded_dc.calls("upload.getFile"))
+
+    telegram_world.edit_message(channel, 1, "new caption", NOW)
+    [result] = crawl(engine, settings, "@newsroom")
+
+    assert len(threaded_dc.calls("upload.getFile")) == downloads
+    assert result.counts.items_updated == 1
+    [row] = media(engine, channel.id).values()
+    assert row["hash_status"] == "hashed" and row["sha256"] is not None
+    assert items(engine, channel.id)[1]["version_count"] == 2
