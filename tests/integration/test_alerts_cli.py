@@ -188,3 +188,14 @@ def test_the_alert_history_cannot_be_rewritten(engine: Engine) -> None:
     Pipeline(engine).ingest([post(1, "갠텔")])
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE alert_event SET actor = 'mallory'"))
+
+
+def test_collected_text_is_neutralized_in_the_queue_views(cli: Cli, engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "갠텔\u202e\x1b[31m 연락\u2066")])
+    (alert,) = alerts(engine)
+
+    for args in (("alerts", "list"), ("alerts", "show", str(alert["id"]))):
+        shown = cli(*args)
+        assert shown.code == 0 and "갠텔" in shown.out
+        assert not any(c in shown.out for c in "\x1b\u202e\u2066"), args
