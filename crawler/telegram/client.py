@@ -111,9 +111,7 @@ class TelegramAPI:
         self, peer: types.InputPeerChannel, oldest_id: int, limit: int = PAGE
     ) -> Page:
         """Up to `limit` (at most PAGE) messages right before `oldest_id`."""
-        return await self._history(
-            peer, offset_id=oldest_id, add_offset=0, limit=min(limit, PAGE)
-        )
+        return await self._history(peer, offset_id=oldest_id, add_offset=0, limit=min(limit, PAGE))
 
     async def _history(
         self,
@@ -149,7 +147,9 @@ class TelegramAPI:
         if thumb is None:
             data = await self.client.download_media(file, file=bytes)
         else:
-            size = next(t for t in file.thumbs or () if getattr(t, "type", None) == thumb)
+            size = next((t for t in file.thumbs or () if getattr(t, "type", None) == thumb), None)
+            if size is None:
+                raise ValueError(f"the file has no thumbnail {thumb!r}")
             data = await self.client.download_media(file, file=bytes, thumb=size)
         if not isinstance(data, bytes):
             raise ValueError("the file has no downloadable content")

@@ -64,7 +64,7 @@ class MediaHasher:
                 return await self._whole(plan)
             except (errors.FloodWaitError, errors.AuthKeyError, errors.UnauthorizedError):
                 raise  # account-level: the collector defers the target
-            except (errors.RPCError, OSError, ValueError, StopIteration):
+            except (errors.RPCError, OSError, ValueError):
                 # A file the platform would not serve (expired reference, gone) is recorded
                 # as such; the post itself is still collected.
                 return replace(meta, hash_status=HashStatus.ERROR)

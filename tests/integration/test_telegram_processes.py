@@ -108,13 +108,13 @@ def paused_child(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Paused
 def test_a_crash_between_pages_then_a_rerun_gives_the_rows_of_an_uninterrupted_run(
     engine: Engine, db_url: str, paused_child: Paused
 ) -> None:
+    paused_child.child.kill()
+    paused_child.child.wait()
+    paused_child.world.release.set()
     # Page 3 is asked for while page 2 is being committed: the kill lands before or after that
     # commit, never inside it.
     committed = sorted(items(engine, paused_child.channel_id))
     assert committed in (list(range(1, 101)), list(range(1, 201)))
-    paused_child.child.kill()
-    paused_child.child.wait()
-    paused_child.world.release.set()
 
     # The dead process's lease is taken over at once (same host, its pid is gone).
     settings = settings_for(db_url, paused_child.session)
