@@ -124,7 +124,7 @@ def parse_message(
         fwd_from=forward_ref(message.fwd_from, chats or {}),
         grouped_id=message.grouped_id,
         media=tuple(plan.meta for plan in plans),
-        links=message_links(text, message.entities or (), message.media),
+        links=message_links(text, message.entities or (), message.media, message.reply_markup),
     )
     return ParsedMessage(post, tuple(plans))
 
@@ -175,10 +175,14 @@ def utf16_slice(text: str, offset: int, length: int) -> str:
 
 
 def message_links(
-    text: str, entities: Iterable[types.TypeMessageEntity], media: object = None
+    text: str,
+    entities: Iterable[types.TypeMessageEntity],
+    media: object = None,
+    markup: object = None,
 ) -> tuple[Link, ...]:
-    """Links in reading order without repeats. A `text_url` records its href, never the text
-    shown: hidden links showing one address and leading elsewhere are a common evasion."""
+    """Links in reading order without repeats, then the web preview's and the buttons'. A
+    `text_url` records its href, never the text shown: hidden links showing one address and
+    leading elsewhere are a common evasion, and so are "join the backup room" URL buttons."""
     found: dict[Link, None] = {}
     for entity in entities:
         link = _entity_link(text, entity)
@@ -186,6 +190,12 @@ def message_links(
             found.setdefault(link, None)
     if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage, types.WebPage):
         found.setdefault(classify_url(media.webpage.url), None)
+    if isinstance(markup, types.ReplyInlineMarkup):
+        for row in markup.rows:
+            for button in row.buttons:
+                url = getattr(getattr(button, "type", None), "url", None)
+                if isinstance(url, str):
+                    found.setdefault(classify_url(url), None)
     return tuple(found)
 
 

@@ -198,3 +198,20 @@ def test_channel_snapshot_has_flags_counts_and_linked_chat() -> None:
     )  # fmt: skip
     assert snap.flags == {"verified", "scam", "broadcast"}
     assert (snap.linked_chat_id, snap.created_at) == ("3003", T0)
+
+
+def test_url_buttons_under_a_post_are_links_too() -> None:
+    buttons = types.ReplyInlineMarkup(
+        rows=[
+            types.KeyboardInlineButtonRow(
+                buttons=[
+                    types.KeyboardInlineButton(
+                        "백업방", types.InlineButtonTypeUrl("https://t.me/+Backup99")
+                    ),
+                    types.KeyboardInlineButton("ok", types.InlineButtonTypeCallback(b"x")),
+                ]
+            )
+        ]
+    )
+    post = parse_message(message(text="공지", reply_markup=buttons), SOURCE, T0).post
+    assert [(link.kind, link.target) for link in post.links] == [(LinkKind.INVITE, "Backup99")]
