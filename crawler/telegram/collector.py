@@ -157,11 +157,12 @@ class _ChannelRun:
             # The stored peer failed: is the name gone, or does it now name another room?
             try:
                 chat = await self._resolve()
-                if not isinstance(chat, TargetOutcome):
-                    chat_full = await self.api.full_channel(_peer(chat))
-                    if chat.id != known.channel_id:
-                        return await self._recreated(*chat_full, known)
-                    return await self._collect(*chat_full)  # only its access hash had changed
+                if isinstance(chat, TargetOutcome):
+                    return chat  # no resolve left today: undecided, not a takedown
+                chat_full = await self.api.full_channel(_peer(chat))
+                if chat.id != known.channel_id:
+                    return await self._recreated(*chat_full, known)
+                return await self._collect(*chat_full)  # only its access hash had changed
             except _UNREACHABLE_ERRORS as again:
                 status = next(s for kind, s in UNREACHABLE.items() if isinstance(again, kind))
             except NotAChannelError:
