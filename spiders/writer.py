@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import queue
 from collections.abc import Sequence
 from multiprocessing.queues import Queue
@@ -38,10 +39,11 @@ def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue
 
     settings = Settings(**settings_doc)
     engine = make_engine(settings.database_url)
+    spider_pid = os.getppid()
     error: str | None = None
     try:
         run = RunContext(engine, settings, run_id, default_matchers(engine, settings))
-        while (batch := jobs.get()) is not None:
+        while (batch := _next(jobs, spider_pid)) is not None:
             if error is None:  # after a failure, drain so the spider never blocks on put
                 try:
                     run.emit(batch)
@@ -49,11 +51,22 @@ def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue
                     error = f"ingest failed: {type(exc).__name__}"
     except Exception as exc:
         error = f"ingest writer failed: {type(exc).__name__}"
-        while jobs.get() is not None:
+        while _next(jobs, spider_pid) is not None:
             pass
     finally:
         engine.dispose()
         results.put(error)
+
+
+def _next(jobs: Queue, spider_pid: int) -> list[Observation] | None:
+    """The next batch; None at the end, or when the spider process is gone (killed after
+    `spiders.max_run_s`): an orphaned writer must not wait forever."""
+    while True:
+        try:
+            return jobs.get(timeout=_POLL_S)
+        except queue.Empty:
+            if os.getppid() != spider_pid:
+                return None
 
 
 class IngestWriter:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from pathlib import Path
 
 from tests.fixture_site import Image, SiteModel, WebPage
 from tests.integration.spider_world import SpiderWorld, world_factory
@@ -136,3 +138,33 @@ def test_a_page_slower_than_the_timeout_is_an_error_and_the_run_ends(world_facto
 
     assert result.outcome.status == "error" and "Timeout" in (result.outcome.message or "")
     assert world.scalar("SELECT count(*) FROM item") == 0
+
+
+def _spider_processes() -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"spiders.runner" in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # ended while listing
+    return found
+
+
+def test_a_run_over_its_time_limit_is_killed_with_its_ingest_writer(world_factory) -> None:
+    model = hub_model()
+    model.delays["/hub"] = 30
+    world = world_factory(model)
+    world.spiders = {"max_run_s": 3}
+    url = world.site.url("/hub")
+    world.watch("web_page", url)
+
+    result = world.crawl(url)
+    world.site.release_slow()
+
+    assert result.outcome.status == "error" and "max_run_s" in (result.outcome.message or "")
+    # The writer notices its spider is gone within a poll interval (no event to await here).
+    deadline = time.monotonic() + 10
+    while _spider_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _spider_processes() == []

@@ -190,6 +190,8 @@ def test_message_markup_without_posts_is_parser_stale(world_factory) -> None:
     result = world.crawl("@renamed")
 
     assert result.outcome.status == "parser_stale" and result.outcome.failed
+    alerts = world.rows("SELECT kind, severity, evidence FROM alert")
+    assert [(a.kind, a.severity) for a in alerts] == [("operational", "high")]
 
 
 def test_a_429_stops_the_domain_and_the_next_run_waits_for_retry_after(world_factory) -> None:
