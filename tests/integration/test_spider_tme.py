@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -69,7 +70,13 @@ def test_every_trap_of_the_preview_lands_in_ingest(world_factory) -> None:
     text = item(world, 100)
     assert text["text"] == traps["text"].plain_text
     assert (text["views"], text["views_raw"], text["views_exact"]) == (12500, "12.5K", False)
+    # Written with a +03:00 offset; raw SQL gives text on SQLite, a datetime on PostgreSQL.
+    assert str(text["posted_at"]).startswith("2024-03-01 12:30")
     assert ("hashtag", "#deepfake") in links(world, 100)
+    assert ("external", None) in links(world, 101)  # the hidden link's real href
+    assert item(world, 112)["text"] == "caption under photo"  # one wrapper deeper
+    reactions = item(world, 123)["reactions"]
+    assert (json.loads(reactions) if isinstance(reactions, str) else reactions)["👍"] == 1200
     assert {("invite", "AbCdEf123456"), ("invite", "QwErTy987654")} <= links(world, 101)
     assert item(world, 102)["edited"] and item(world, 102)["author"] == "Admin Kim"
     assert not item(world, 104)["edited"]
@@ -259,3 +266,13 @@ def test_bomb_oversized_and_mislabelled_images_get_a_status_and_the_run_goes_on(
     assert media(world, 3)[0]["pdq"]
     # No media at rest: the child ran in tmp_path/cwd with TMPDIR tmp_path/tmp; both stay empty.
     assert list((tmp_path / "cwd").iterdir()) == list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_channel_whose_data_view_does_not_decode_is_keyed_by_its_username(
+    world_factory,
+) -> None:
+    world = world_factory(pager([1, 2, 3], data_view_style="broken"))
+    world.watch("tme_preview", "@pager")
+
+    assert world.crawl("@pager").outcome.status == "ok"
+    assert world.rows("SELECT platform_id, username FROM source") == [(None, "pager")]
