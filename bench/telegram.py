@@ -4,7 +4,8 @@ Two 20,000-message channels are served by the loopback fake data center (tests/t
 in a child process, so that this process's CPU time is the collector's alone:
 ``bench_text`` (text only) and ``bench_photos`` (every tenth message a 1280x720 JPEG).
 chanwatch collects each with `crawl_once` into a fresh SQLite database (pages of 100, one
-commit per page, media hashed in memory with SHA-256, MD5 and PDQ).
+commit per page, media hashed in memory with SHA-256, MD5 and PDQ); the text channel once more
+into PostgreSQL (127.0.0.1:5432, or ``CHANWATCH_TEST_DATABASE_URL``; a throw-away database).
 
 The baseline is the loop the surveyed tools run: resolve the username on every run, iterate
 with Telethon's default ``wait_time`` (1 s between chunks on an unbounded iteration), download
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -27,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the fake DC lives in tests/, which is not installed
 
 from PIL import Image, ImageFilter  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 from telethon import TelegramClient  # noqa: E402
 from telethon.sessions import StringSession  # noqa: E402
 
@@ -97,6 +101,34 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of another process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+PG_ADMIN = os.environ.get(
+    "CHANWATCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextlib.contextmanager
+def postgres_engine() -> Iterator[Engine]:
+    """A throw-away PostgreSQL database (UTF-8 ctype, as chanwatch requires)."""
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"chanwatch_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+            )
+        )
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def fresh_engine(tmp: Path, name: str) -> Engine:
@@ -210,6 +242,11 @@ def main() -> None:
                 )
                 print(name, "naive", figures[f"naive_{name}"], flush=True)
                 engine.dispose()
+            with postgres_engine() as engine:
+                # The text channel again, into PostgreSQL (a fresh database, so a first run).
+                figures["chanwatch_text_postgres"] = chanwatch_run(
+                    engine, session, "bench_text", args.messages
+                )
     finally:
         child.stdin.close()
         child.wait()

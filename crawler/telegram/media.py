@@ -75,8 +75,8 @@ class MediaHasher:
             return replace(meta, hash_status=HashStatus.TOO_LARGE)
         data = await self._api.download(plan.file, plan.thumb)
         # Decoding and PDQ cost 13-25 ms of CPU per 1280 px photo: off the event loop, so that
-        # downloads and the next page proceed meanwhile. (A spawn process pool was slower: its
-        # start-up and pickling cost more than it gained on two cores; see bench/README.md.)
+        # downloads and the next page proceed meanwhile. (Two hashing processes did no better
+        # than threads on two shared cores; see bench/README.md.)
         hashed = await asyncio.to_thread(
             hash_media_bytes, data, kind=meta.kind, mime=meta.mime, ordinal=meta.ordinal,
             max_bytes=cap, file_id=meta.file_id, width=meta.width, height=meta.height,
