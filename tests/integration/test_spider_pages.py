@@ -168,3 +168,17 @@ def test_a_run_over_its_time_limit_is_killed_with_its_ingest_writer(world_factor
     while _spider_processes() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _spider_processes() == []
+
+
+def test_a_page_over_the_size_cap_is_an_error_and_nothing_is_stored(world_factory) -> None:
+    model = hub_model()
+    model.pages["/hub"] = replace(model.pages["/hub"], paragraphs=("x" * 200_000,))
+    world = world_factory(model)
+    world.spiders = {"max_page_bytes": 100_000}
+    url = world.site.url("/hub")
+    world.watch("web_page", url)
+
+    result = world.crawl(url)
+
+    assert result.outcome.status == "error", result.outcome
+    assert world.scalar("SELECT count(*) FROM item") == 0

@@ -224,9 +224,12 @@ def test_a_challenge_page_stops_the_domain(world_factory) -> None:
     assert [r.path for r in world.site.requests] == ["/robots.txt", "/s/pager"]
 
 
-def test_robots_txt_server_error_means_nothing_is_fetched(world_factory) -> None:
+@pytest.mark.parametrize("robots", ["error", "disallow"])
+def test_robots_txt_disallowing_or_failing_means_nothing_is_fetched(
+    world_factory, robots: str
+) -> None:
     model = pager([1, 2, 3])
-    model.robots = "error"
+    model.robots = robots  # "error": a 500, which Scrapy alone would treat as "allow all"
     world = world_factory(model)
     world.watch("tme_preview", "@pager")
 
