@@ -30,9 +30,11 @@ from datetime import datetime
 from typing import Any
 
 from crawler.crawl import RunContext, TargetOutcome
-from crawler.logging import redact_text
+from crawler.logging import get_logger, redact_text
 from crawler.settings import ENV_PREFIX, Settings
 from storage.watchlist_store import TargetRow
+
+log = get_logger(__name__)
 
 SPIDER_FOR_KIND = {"tme_preview": "tme_preview", "web_page": "page_watch"}
 _SETTINGS_SENT = {
@@ -87,6 +89,9 @@ class SpiderCollector:
             await child.wait()
             limit = run.settings.spiders.max_run_s
             return TargetOutcome("error", f"spider ran longer than spiders.max_run_s ({limit} s)")
+        if err.strip():  # Scrapy's warnings and errors: kept in our log, secrets redacted
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
+            log.warning("spider output", target=target.locator, stderr=redact_text("\n".join(tail)))
         return _outcome(child.returncode, out, err)
 
 
