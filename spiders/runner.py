@@ -134,9 +134,7 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
     writer = IngestWriter(job["settings"], job["run_id"])
     engine = make_engine(settings.database_url)
     try:
-        # Ingest (and so its matchers) runs in the writer; this context serves spider state.
-        run = RunContext(engine, settings, job["run_id"], ())
-        session = CrawlSession(settings, run, _target(job["target"]), writer)
+        session = CrawlSession(settings, engine, _target(job["target"]), writer)
         spider = {"tme_preview": TmePreviewSpider, "page_watch": PageWatchSpider}[job["spider"]]
         process = CrawlerProcess(scrapy_settings(settings, **job.get("scrapy", {})))
         crawler = process.create_crawler(spider)

@@ -1,8 +1,8 @@
 """What one spider run shares between the spider, its middlewares and the ingest pipeline.
 
 The spider gets a `CrawlSession` as an argument; middlewares and the pipeline reach it as
-`crawler.spider.session`. It holds the run's outcome (first problem wins over "ok"), the
-domains stopped for this run, and access to the spider state store.
+`crawler.spider.session`. It holds the run's outcome (the most actionable status reported),
+the domains stopped for this run, the ingest writer, and access to the spider state store.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from crawler.crawl import RunContext, TargetOutcome
+from crawler.crawl import TargetOutcome
 from crawler.settings import Settings
 from spiders.guard import refused_by_resolver
 from spiders.writer import IngestWriter
@@ -45,15 +45,11 @@ def retry_after(value: str | None, now: datetime) -> datetime:
 
 class CrawlSession:
     def __init__(
-        self, settings: Settings, run: RunContext, target: TargetRow, writer: IngestWriter
+        self, settings: Settings, engine: Engine, target: TargetRow, writer: IngestWriter
     ) -> None:
-        self.settings, self.run, self.target, self.writer = settings, run, target, writer
+        self.settings, self.engine, self.target, self.writer = settings, engine, target, writer
         self.stopped: dict[str, str] = {}
         self._outcome = TargetOutcome("ok")
-
-    @property
-    def engine(self) -> Engine:
-        return self.run.engine
 
     @property
     def outcome(self) -> TargetOutcome:
