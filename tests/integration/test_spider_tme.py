@@ -7,6 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from crawler.ingest import ingest
+from crawler.observations import Counter, Platform, SourceKey
+from tests.factories import post
 from tests.fixture_site import (
     FixtureChannel,
     Image,
@@ -279,3 +282,21 @@ def test_a_channel_whose_data_view_does_not_decode_is_keyed_by_its_username(
 
     assert world.crawl("@pager").outcome.status == "ok"
     assert world.rows("SELECT platform_id, username FROM source") == [(None, "pager")]
+
+
+def test_the_preview_lands_on_the_api_collectors_items_without_overwriting_exact_views(
+    world_factory,
+) -> None:
+    world = world_factory(trap_site_model())
+    source = SourceKey(Platform.TELEGRAM, platform_id=str(TRAP_CHANNEL_ID), username="traproom")
+    api_text = "Hello 👋 world\n\nsecond line #deepfake (as the API formats it)"
+    ingest(world.engine, [post(100, api_text, source=source, views=Counter(12_345))])
+    world.watch("tme_preview", "@traproom")
+
+    assert world.crawl("@traproom").outcome.status == "ok"
+
+    assert world.scalar("SELECT count(*) FROM source") == 1
+    row = item(world, 100)
+    assert (row["views"], row["views_exact"]) == (12_345, True)
+    # The preview renders text differently from the API: never an edit of what the API saw.
+    assert row["version_count"] == 1
