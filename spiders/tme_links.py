@@ -8,51 +8,18 @@ text shows one address and whose href goes elsewhere are a common evasion.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from crawler.observations import Link, LinkKind
+from crawler.tme_links import (
+    RESERVED,
+    TELEGRAM_HOSTS,
+    USERNAME,
+    telegram_path_link,
+    tg_scheme_link,
+)
 from spiders.tme_markup import absolute_url, split_url
 
-TELEGRAM_HOSTS = frozenset(
-    {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog", "www.telegram.dog"}
-)
-# Telegram usernames: a letter, then letters, digits or underscores, 4 to 32 long in total
-# (5 is the minimum for new names, but short collectible names exist).
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-# First path segments on t.me that are features, not usernames.
-_RESERVED = frozenset(
-    {
-        "s",
-        "c",
-        "joinchat",
-        "addlist",
-        "share",
-        "proxy",
-        "socks",
-        "addstickers",
-        "addemoji",
-        "addtheme",
-        "setlanguage",
-        "bg",
-        "login",
-        "iv",
-        "contact",
-        "boost",
-        "confirmphone",
-        "giftcode",
-        "invoice",
-        "apps",
-        "blog",
-        "faq",
-        "dl",
-        "v",
-        "k",
-        "a",
-        "z",
-    }
-)
-_INVITE_HASH = re.compile(r"[A-Za-z0-9_\-]{6,64}")
 _SEARCH_PREFIXES = ("#", "$")
 
 
@@ -85,43 +52,19 @@ def classify_link(href: str | None, text: str, *, page_url: str) -> Link | None:
 
 
 def _classify_telegram_path(url: str, segments: list[str], text: str) -> Link | None:
-    if not segments:
-        return None
-    head = segments[0]
-    if head.startswith("+"):
-        invite = head[1:]
-        # t.me/+14155550123 is a phone number, not an invite.
-        if _INVITE_HASH.fullmatch(invite) and not invite.isdigit():
-            return Link(url=url, kind=LinkKind.INVITE, target=invite)
-        return None
-    if head.lower() == "joinchat" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
-        return Link(url=url, kind=LinkKind.INVITE, target=segments[1])
-    if head.lower() == "addlist" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
-        return Link(url=url, kind=LinkKind.INVITE, target=f"addlist/{segments[1]}")
-    if head.lower() == "s" and len(segments) > 1:
-        head = segments[1]
-    elif head.lower() in _RESERVED:
-        return None
-    if not _USERNAME.fullmatch(head):
-        return None
-    kind = LinkKind.MENTION if text.strip().startswith("@") else LinkKind.CHANNEL
-    return Link(url=url, kind=kind, target=head.lower())
+    link = telegram_path_link(url, segments)
+    if link is not None and link.kind is LinkKind.CHANNEL and text.strip().startswith("@"):
+        return Link(url=url, kind=LinkKind.MENTION, target=link.target)
+    return link
 
 
 def _classify_tg_scheme(url: str, host: str, query: dict[str, list[str]]) -> Link | None:
-    if host == "resolve":
-        domain = (query.get("domain") or [""])[0]
-        if _USERNAME.fullmatch(domain):
-            return Link(url=url, kind=LinkKind.CHANNEL, target=domain.lower())
-    if host == "join":
-        invite = (query.get("invite") or [""])[0]
-        if _INVITE_HASH.fullmatch(invite):
-            return Link(url=url, kind=LinkKind.INVITE, target=invite)
-    return None
+    link = tg_scheme_link(url, host, query)
+    return None if link.kind is LinkKind.EXTERNAL else link
 
 
 def is_username(text: str) -> bool:
-    return bool(_USERNAME.fullmatch(text)) and text.lower() not in _RESERVED
+    return bool(USERNAME.fullmatch(text)) and text.lower() not in RESERVED
 
 
 def unique_links(links: Iterable[Link | None]) -> tuple[Link, ...]:

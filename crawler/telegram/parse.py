@@ -24,7 +24,7 @@ from crawler.observations import (
     Post,
     SourceKey,
 )
-from crawler.telegram.links import USERNAME, classify_url
+from crawler.tme_links import USERNAME, classify_url
 
 # Media kind names chanwatch records for Telegram files (the `media.kind` column).
 PHOTO, IMAGE, VIDEO, VIDEO_NOTE, ANIMATION = "photo", "image", "video", "video_note", "animation"

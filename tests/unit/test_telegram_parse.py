@@ -8,7 +8,6 @@ import pytest
 from telethon.tl import types
 
 from crawler.observations import HashStatus, LinkKind
-from crawler.telegram.links import classify_url
 from crawler.telegram.parse import (
     channel_snapshot,
     message_links,
@@ -16,6 +15,7 @@ from crawler.telegram.parse import (
     source_key,
     utf16_slice,
 )
+from crawler.tme_links import classify_url
 
 T0 = dt.datetime(2024, 8, 26, 12, tzinfo=dt.UTC)
 SOURCE = source_key(1001, "Room_Name")

@@ -1,7 +1,7 @@
-"""Type a URL found in a Telegram message: channel, invite, or external.
+"""Type a Telegram-shaped URL: channel, invite (or folder), or external.
 
-The same rules as the preview spider's (spiders/tme_links.py, which crawler may not import):
-rooms are found and re-found through t.me links, invite links and folder links.
+One set of rules for every collector (the API collector's entities, the preview spider's
+hrefs): rooms are found and re-found through t.me links, invite links and folder links.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ TELEGRAM_HOSTS = frozenset(
     {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog", "www.telegram.dog"}
 )
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-_INVITE_HASH = re.compile(r"[A-Za-z0-9_\-]{6,64}")
+INVITE_HASH = re.compile(r"[A-Za-z0-9_\-]{6,64}")
 # First path segments on t.me that are features, not usernames.
-_RESERVED = frozenset(
+RESERVED = frozenset(
     {
         "s", "c", "joinchat", "addlist", "share", "proxy", "socks", "addstickers", "addemoji",
         "addtheme", "setlanguage", "bg", "login", "iv", "contact", "boost", "confirmphone",
@@ -34,44 +34,45 @@ def classify_url(url: str) -> Link:
     except ValueError:
         return Link(url=url, kind=LinkKind.EXTERNAL)
     if scheme == "tg":
-        return _tg_scheme(url, host, parse_qs(parts.query))
+        return tg_scheme_link(url, host, parse_qs(parts.query))
     if host not in TELEGRAM_HOSTS:
         return Link(url=url, kind=LinkKind.EXTERNAL)
     segments = [segment for segment in parts.path.split("/") if segment]
-    return _telegram_path(url, segments) or Link(url=url, kind=LinkKind.EXTERNAL)
+    return telegram_path_link(url, segments) or Link(url=url, kind=LinkKind.EXTERNAL)
 
 
-def _telegram_path(url: str, segments: list[str]) -> Link | None:
+def telegram_path_link(url: str, segments: list[str]) -> Link | None:
+    """The link a t.me path names (channel or invite), or None when it names neither."""
     if not segments:
         return None
     head = segments[0]
     if head.startswith("+"):
         invite = head[1:]
         # t.me/+14155550123 is a phone number, not an invite.
-        if _INVITE_HASH.fullmatch(invite) and not invite.isdigit():
+        if INVITE_HASH.fullmatch(invite) and not invite.isdigit():
             return Link(url=url, kind=LinkKind.INVITE, target=invite)
         return None
     lowered = head.lower()
-    if lowered == "joinchat" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
+    if lowered == "joinchat" and len(segments) > 1 and INVITE_HASH.fullmatch(segments[1]):
         return Link(url=url, kind=LinkKind.INVITE, target=segments[1])
-    if lowered == "addlist" and len(segments) > 1 and _INVITE_HASH.fullmatch(segments[1]):
+    if lowered == "addlist" and len(segments) > 1 and INVITE_HASH.fullmatch(segments[1]):
         return Link(url=url, kind=LinkKind.INVITE, target=f"addlist/{segments[1]}")
     if lowered == "s" and len(segments) > 1:
         head = segments[1]
-    elif lowered in _RESERVED:
+    elif lowered in RESERVED:
         return None
     if not USERNAME.fullmatch(head):
         return None
     return Link(url=url, kind=LinkKind.CHANNEL, target=head.lower())
 
 
-def _tg_scheme(url: str, host: str, query: dict[str, list[str]]) -> Link:
+def tg_scheme_link(url: str, host: str, query: dict[str, list[str]]) -> Link:
     if host == "resolve":
         domain = (query.get("domain") or [""])[0]
         if USERNAME.fullmatch(domain):
             return Link(url=url, kind=LinkKind.CHANNEL, target=domain.lower())
     if host == "join":
         invite = (query.get("invite") or [""])[0]
-        if _INVITE_HASH.fullmatch(invite):
+        if INVITE_HASH.fullmatch(invite):
             return Link(url=url, kind=LinkKind.INVITE, target=invite)
     return Link(url=url, kind=LinkKind.EXTERNAL)
