@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from crawler.cli.main import run
 from crawler.matching import workflow
 from crawler.matching.workflow import WorkflowError
 from tests.factories import T0, photo, post
 from tests.integration.alert_helpers import NOW, Pipeline, alerts, load_bank, load_rules
+from tests.integration.cli_runner import Cli, Result
 
 RULES_YAML = """
 rules:
@@ -30,34 +28,6 @@ rules:
     terms: [갠텔]
 """
 PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> Cli:
-    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def _error(result: Result) -> str:

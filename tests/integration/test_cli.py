@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,34 +17,7 @@ from crawler.ingest import ingest
 from crawler.observations import LinkKind
 from storage.engine import make_engine
 from tests.factories import T0, link, photo, post
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> Cli:
-    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
-    monkeypatch.chdir(tmp_path)
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
+from tests.integration.cli_runner import Cli, Result
 
 
 def _one_error_line(result: Result) -> str:
