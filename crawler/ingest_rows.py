@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from crawler.observations import MediaHashes, PageSnapshot, Post
+from crawler.observations import MediaHashes, PageSnapshot, Post, join_pdq
 from crawler.text import nfc, text_sha256
 
 
@@ -116,6 +116,7 @@ def media_row(item_id: int, media: MediaHashes, observed_at: datetime) -> dict[s
         "md5": media.md5,
         "pdq": media.pdq,
         "pdq_quality": media.pdq_quality,
+        "pdq_dihedral": join_pdq(media.pdq_dihedral),
         "hash_status": media.hash_status.value,
         "observed_at": observed_at,
     }

@@ -83,7 +83,21 @@ class MediaHashes:
     md5: str | None = None
     pdq: str | None = None
     pdq_quality: int | None = None
+    pdq_dihedral: tuple[str, ...] = ()
+    """PDQ of the image rotated by 90, 180 and 270 degrees and flipped four ways, so a bank
+    entry hashed from a rotated or mirrored copy is found (empty when there is no PDQ)."""
     hash_status: HashStatus = HashStatus.POLICY_OFF
+
+
+def join_pdq(hashes: tuple[str, ...]) -> str | None:
+    """Several PDQ hashes as one stored string (``media.pdq_dihedral``); None for none."""
+    return "".join(hashes) or None
+
+
+def split_pdq(joined: str | None) -> tuple[str, ...]:
+    """The hashes ``join_pdq`` stored."""
+    joined = joined or ""
+    return tuple(joined[i : i + 64] for i in range(0, len(joined), 64))
 
 
 @dataclass(frozen=True, slots=True)

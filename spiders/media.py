@@ -59,6 +59,7 @@ async def hash_url(
             media,
             pdq=hashed.pdq,
             pdq_quality=hashed.pdq_quality,
+            pdq_dihedral=hashed.pdq_dihedral,
             width=hashed.width,
             height=hashed.height,
             hash_status=hashed.hash_status,

@@ -61,7 +61,7 @@ def batch_items(conn: Connection, item_ids: Sequence[int]) -> list[BatchItem]:
 def batch_media(conn: Connection, item_ids: Sequence[int]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     columns = (_media.c.item_id, _media.c.ordinal, _media.c.sha256, _media.c.md5, _media.c.pdq,
-               _media.c.pdq_quality)  # fmt: skip
+               _media.c.pdq_quality, _media.c.pdq_dihedral)  # fmt: skip
     for part in chunks(sorted(set(item_ids)), 500):
         query = select(*columns).where(
             and_(

@@ -16,6 +16,7 @@ from crawler.matching.alerts import (
 )
 from crawler.matching.hash_matcher import BankIndex, MediaQuery
 from crawler.matching.keywords import Hit, KeywordMatcher
+from crawler.observations import split_pdq
 from storage.match_queries import BatchItem
 
 MAX_HITS_IN_EVIDENCE = 20
@@ -87,14 +88,22 @@ def _hit(hit: Hit) -> dict[str, Any]:
 
 
 def hash_candidates(
-    index: BankIndex, media: Sequence[Mapping[str, Any]], items: Mapping[int, BatchItem]
+    index: BankIndex,
+    media: Sequence[Mapping[str, Any]],
+    items: Mapping[int, BatchItem],
+    *,
+    dihedral: bool,
 ) -> list[Candidate]:
+    """``dihedral``: query the stored rotations and flips of each picture too."""
     candidates = []
     for row in media:
         item = items.get(row["item_id"])
         if item is None:
             continue
-        query = MediaQuery(row["sha256"], row["md5"], row["pdq"], row["pdq_quality"])
+        query = MediaQuery(
+            row["sha256"], row["md5"], row["pdq"], row["pdq_quality"],
+            split_pdq(row["pdq_dihedral"]) if dihedral else (),
+        )  # fmt: skip
         for match in index.match(query):
             entry = match.entry
             media_hash = row["pdq"] if match.signal_type == "pdq" else row[match.signal_type]
@@ -106,6 +115,7 @@ def hash_candidates(
                     evidence={
                         "bank": entry.bank, "entry_id": entry.id, "label": entry.label,
                         "signal_type": match.signal_type, "distance": match.distance,
+                        "orientation": match.orientation,
                         "quality": match.quality, "media_ordinal": row["ordinal"],
                         "media_hash": media_hash,
                     },

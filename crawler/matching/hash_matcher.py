@@ -7,8 +7,8 @@ disabling or withdrawing an entry never rebuilds the PDQ index.
 - A PDQ whose quality is below ``MIN_PDQ_QUALITY`` is never matched: low-quality hashes (flat or
   near-blank images) collide with each other, and a bank hit on one is noise.
 - A media file that matches any negative-bank entry (a known false positive) raises nothing.
-- ``dihedral`` queries also try the 7 rotations and flips of the image (``hashing.dihedral_pdq``),
-  so a mirrored or rotated copy of a banked image still matches.
+- ``dihedral`` queries also try the 7 rotations and flips of the image
+  (``MediaHashes.pdq_dihedral``), so a mirrored or rotated copy of a banked image still matches.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ class HashMatch:
     signal_type: str
     distance: int
     quality: int | None
+    orientation: str | None = None
+    """For PDQ: which orientation of the picture matched (``original``, ``rotate_90``, …)."""
 
     @property
     def confidence(self) -> float:
@@ -156,16 +158,24 @@ class BankIndex:
                 found[entry_id] = HashMatch(self._entries[entry_id], signal_type, 0, None)
         quality = media.pdq_quality
         if media.pdq and quality is not None and quality >= MIN_PDQ_QUALITY and len(side.pdq):
-            for query in _pdq_queries(media):
+            for orientation, query in _pdq_queries(media):
                 for entry_id, distance in side.pdq.query(query, side.max_threshold):
                     entry = self._entries[entry_id]
                     known = found.get(entry_id)
                     if distance > entry.threshold or (known and known.distance <= distance):
                         continue
-                    found[entry_id] = HashMatch(entry, "pdq", distance, quality)
+                    found[entry_id] = HashMatch(entry, "pdq", distance, quality, orientation)
         return sorted(found.values(), key=lambda m: (-m.confidence, m.distance, m.entry.id))
 
 
-def _pdq_queries(media: MediaQuery) -> Sequence[str]:
+ORIENTATIONS = (
+    "original", "rotate_90", "rotate_180", "rotate_270", "flip_x", "flip_y", "flip_plus_1",
+    "flip_minus_1",
+)  # fmt: skip
+"""pdqhash's order of the dihedral hashes; ``MediaQuery.dihedral`` holds all but the first."""
+
+
+def _pdq_queries(media: MediaQuery) -> Sequence[tuple[str, str]]:
     pdq = media.pdq or ""
-    return [pdq, *(h for h in media.dihedral if h != pdq)]
+    others = zip(ORIENTATIONS[1:], media.dihedral, strict=False)
+    return [("original", pdq), *((name, h) for name, h in others if h != pdq)]

@@ -76,7 +76,10 @@ class AlertPipeline:
         if media:
             # Loaded on the first batch with media: a text-only collector never pays for it.
             index = self.banks.current(conn)
-            found += hash_candidates(index, media, {item.id: item for item in items})
+            by_id = {item.id: item for item in items}
+            found += hash_candidates(
+                index, media, by_id, dihedral=self.settings.alerts.pdq_dihedral
+            )
         return found
 
     def _discovery(

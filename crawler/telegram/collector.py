@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from telethon import errors
 from telethon.tl import types
 
+from crawler import hash_workers
 from crawler.crawl import RunContext, TargetOutcome
 from crawler.logging import get_logger, redact_text
 from crawler.observations import Observation, Platform, SourceAvailability
@@ -214,8 +215,9 @@ class _ChannelRun:
             stream_max_bytes=self.telegram.video_max_bytes,
             concurrency=self.telegram.media_concurrency,
         )
+        workers = hash_workers.shared(self.ctx.settings.media.hash_processes)
         history = History(
-            self.api, self.ctx, MediaHasher(self.api, policy),
+            self.api, self.ctx, MediaHasher(self.api, policy, workers),
             source_id=source_id, source=key, peer=_peer(chat),
             on_page=lambda: accounts.renew(self.ctx.engine, self.lease, self.telegram),
         )  # fmt: skip

@@ -9,7 +9,8 @@ cursor, and ingest is idempotent for a page committed twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,56 +68,90 @@ class History:
         return Cursor(start - 1, start, False)
 
     async def _newer(self, cursor: Cursor) -> Cursor:
-        page = await self.api.history_after(self.peer, cursor.newest_id)
-        while True:
-            full = len(page.messages) == PAGE
-            ahead = self.api.history_after(self.peer, page.messages[-1].id) if full else None
-            following = await self._commit_ahead(page, ahead)
-            if page.messages:
-                cursor = replace(cursor, newest_id=page.messages[-1].id)
-            if following is None:
-                cursor = replace(cursor, caught_up=True)
+        def following(page: Page) -> Coroutine[Any, Any, Page] | None:
+            if len(page.messages) < PAGE:
+                return None
+            return self.api.history_after(self.peer, page.messages[-1].id)
+
+        first = self.api.history_after(self.peer, cursor.newest_id)
+        async with aclosing(self._pages(first, following)) as pages:
+            async for page, posts in pages:
+                await self._commit(posts)
+                if page.messages:
+                    cursor = replace(cursor, newest_id=page.messages[-1].id)
                 self._save(cursor)
-                return cursor
-            self._save(cursor)
-            page = await following
+        cursor = replace(cursor, caught_up=True)
+        self._save(cursor)
+        return cursor
 
     async def _older(self, cursor: Cursor) -> None:
         budget = self.telegram.backfill_limit
         if cursor.history_complete or budget <= 0 or cursor.oldest_id is None:
             return
-        page = await self.api.history_before(self.peer, cursor.oldest_id, budget)
-        while True:
-            if not page.messages:
-                self._save(replace(cursor, history_complete=True))
-                return
-            budget -= len(page.messages)
-            more = len(page.messages) == PAGE and budget > 0
-            ahead = (
-                self.api.history_before(self.peer, page.messages[0].id, budget) if more else None
-            )
-            following = await self._commit_ahead(page, ahead)
-            cursor = replace(cursor, oldest_id=page.messages[0].id)
-            self._save(cursor)
-            if following is None:
-                return
-            page = await following
 
-    async def _commit_ahead(
-        self, page: Page, ahead: Coroutine[Any, Any, Page] | None
-    ) -> asyncio.Task[Page] | None:
-        """Commit `page` while the next one (`ahead`) is already being fetched: the network
-        wait overlaps hashing and the database. The cursor still moves only after the commit."""
-        following = asyncio.ensure_future(ahead) if ahead is not None else None
+        def following(page: Page) -> Coroutine[Any, Any, Page] | None:
+            nonlocal budget
+            budget -= len(page.messages)
+            if len(page.messages) < PAGE or budget <= 0:
+                return None
+            return self.api.history_before(self.peer, page.messages[0].id, budget)
+
+        first = self.api.history_before(self.peer, cursor.oldest_id, budget)
+        async with aclosing(self._pages(first, following)) as pages:
+            async for page, posts in pages:
+                if not page.messages:
+                    self._save(replace(cursor, history_complete=True))
+                    return
+                await self._commit(posts)
+                cursor = replace(cursor, oldest_id=page.messages[0].id)
+                self._save(cursor)
+
+    async def _pages(
+        self,
+        first: Coroutine[Any, Any, Page],
+        following: Callable[[Page], Coroutine[Any, Any, Page] | None],
+    ) -> AsyncIterator[tuple[Page, list[Post]]]:
+        """Each page with its posts (media hashed), in order, two pages in flight: the next
+        page is requested as soon as this one has arrived, not once its media are hashed, so
+        the network, the hash workers and the database overlap. The cursor still moves only
+        after a commit; whatever is in flight when the walk stops (a flood, a crash) is dropped
+        uncommitted."""
+        loop = asyncio.get_running_loop()
+        request: asyncio.Future[asyncio.Future[Page] | None] = loop.create_future()
+        current = asyncio.ensure_future(
+            self._prepared(asyncio.ensure_future(first), following, request)
+        )
+        live: list[asyncio.Future[Any]] = [current]
         try:
-            if page.messages:
-                await self._commit(await self._posts(page))
-        except BaseException:
-            if following is not None:
-                following.cancel()
-                await asyncio.gather(following, return_exceptions=True)
-            raise
-        return following
+            while True:
+                await asyncio.wait((request, current), return_when=asyncio.FIRST_COMPLETED)
+                if not request.done():
+                    await current  # failed before its page arrived: raises
+                fetch = request.result()
+                if fetch is not None:
+                    request = loop.create_future()
+                    ahead = asyncio.ensure_future(self._prepared(fetch, following, request))
+                    live = [current, fetch, ahead]
+                yield await current
+                if fetch is None:
+                    return
+                current, live = ahead, [fetch, ahead]
+        finally:
+            for task in live:
+                task.cancel()
+            await asyncio.gather(*live, return_exceptions=True)
+
+    async def _prepared(
+        self,
+        fetch: asyncio.Future[Page],
+        following: Callable[[Page], Coroutine[Any, Any, Page] | None],
+        request: asyncio.Future[asyncio.Future[Page] | None],
+    ) -> tuple[Page, list[Post]]:
+        page = await fetch
+        nxt = following(page)
+        # The next page is asked for right away, while this one's media are hashed.
+        request.set_result(asyncio.ensure_future(nxt) if nxt is not None else None)
+        return page, await self._posts(page) if page.messages else []
 
     async def _recheck(self, *, below: int) -> None:
         telegram = self.telegram

@@ -15,14 +15,18 @@ from typing import Any
 
 from telethon import errors
 
-from crawler.hashing import StreamingHasher, hash_chunks, hash_media_bytes, wants_pdq
-from crawler.observations import HashStatus, MediaHashes
+from crawler.hash_workers import HashWorkers
+from crawler.hashing import StreamingHasher, hash_chunks, wants_pdq
+from crawler.observations import HashStatus, MediaHashes, split_pdq
 from crawler.telegram.client import TelegramAPI
 from crawler.telegram.parse import MediaPlan
 
 # Outcomes that the same bytes would give again; an error or a policy skip is retried.
 _FINAL = frozenset({HashStatus.HASHED.value, HashStatus.UNDECODABLE.value})
-_REUSED = ("sha256", "md5", "pdq", "pdq_quality", "hash_status", "width", "height", "size")
+_REUSED = (
+    "sha256", "md5", "pdq", "pdq_quality", "pdq_dihedral", "hash_status", "width", "height",
+    "size",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +38,10 @@ class MediaPolicy:
 
 
 class MediaHasher:
-    def __init__(self, api: TelegramAPI, policy: MediaPolicy) -> None:
+    def __init__(self, api: TelegramAPI, policy: MediaPolicy, workers: HashWorkers) -> None:
         self._api = api
         self._policy = policy
+        self._workers = workers
         self._slots = asyncio.Semaphore(policy.concurrency)
 
     async def hash_all(
@@ -54,6 +59,7 @@ class MediaHasher:
         if stored is not None and stored["hash_status"] in _FINAL:
             values = {name: stored[name] for name in _REUSED}
             values["hash_status"] = HashStatus(values["hash_status"])
+            values["pdq_dihedral"] = split_pdq(values["pdq_dihedral"])
             return replace(meta, **values)
         if not self._policy.hash_media:
             return replace(meta, hash_status=HashStatus.POLICY_OFF)
@@ -74,13 +80,11 @@ class MediaHasher:
         if meta.size is not None and meta.size > cap:
             return replace(meta, hash_status=HashStatus.TOO_LARGE)
         data = await self._api.download(plan.file, plan.thumb)
-        # Decoding and PDQ cost 13-25 ms of CPU per 1280 px photo: off the event loop, so that
-        # downloads and the next page proceed meanwhile. (Two hashing processes did no better
-        # than threads on two shared cores; see bench/README.md.)
-        hashed = await asyncio.to_thread(
-            hash_media_bytes, data, kind=meta.kind, mime=meta.mime, ordinal=meta.ordinal,
-            max_bytes=cap, file_id=meta.file_id, width=meta.width, height=meta.height,
-            duration=meta.duration,
+        # Decoding and PDQ (~8 ms of CPU a photo) run in a worker process: the event loop goes
+        # on downloading and committing meanwhile.
+        hashed = await self._workers.hash(
+            data, kind=meta.kind, mime=meta.mime, ordinal=meta.ordinal, max_bytes=cap,
+            file_id=meta.file_id, width=meta.width, height=meta.height, duration=meta.duration,
         )  # fmt: skip
         del data
         return hashed

@@ -161,6 +161,9 @@ class Media(Base):
     md5: Mapped[str | None] = mapped_column(String(32), index=True)
     pdq: Mapped[str | None] = mapped_column(String(64), index=True)
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    pdq_dihedral: Mapped[str | None] = mapped_column(String(448))
+    """The PDQ of the picture rotated 90, 180, 270 degrees and flipped four ways, as 7 x 64 hex
+    digits in that order: a bank entry hashed from a rotated or mirrored copy still matches."""
     hash_status: Mapped[str] = mapped_column(String(16))
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

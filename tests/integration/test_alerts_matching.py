@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from crawler.hashing import hamming_distance, hash_media_bytes
 from crawler.matching.operational import check_targets
 from crawler.observations import (
     ChannelSnapshot,
@@ -32,6 +34,7 @@ rules:
     terms: [지인능욕]
     allowlist: [지인능욕 피해 신고]
 """
+GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
 
 
@@ -115,6 +118,33 @@ def test_exact_and_near_pdq_matches_carry_bank_label_distance_and_quality(engine
     )  # fmt: skip
     # Exact outranks a PDQ match of the same severity and reach.
     assert exact[0]["priority"] > found["2"]["priority"]
+
+
+@pytest.mark.parametrize("dihedral", [True, False])
+def test_a_mirrored_copy_of_a_banked_picture_matches_through_its_stored_flips(
+    engine: Engine, dihedral: bool
+) -> None:
+    banked = hash_media_bytes(
+        (GOLDEN / "dihedral" / "bridge-1-original.jpg").read_bytes(), kind="photo", mime=None,
+        max_bytes=1 << 25,
+    )  # fmt: skip
+    load_bank(engine, f"pdq,{banked.pdq},bridge\n")
+    mirrored = hash_media_bytes(
+        (GOLDEN / "dihedral" / "bridge-5-flipx.jpg").read_bytes(), kind="photo", mime=None,
+        max_bytes=1 << 25,
+    )  # fmt: skip
+    assert hamming_distance(mirrored.pdq, banked.pdq) > 31  # plainly, no match
+    settings = Settings(alerts=AlertSettings(pdq_dihedral=dihedral))
+    Pipeline(engine, settings).ingest([post(1, media=(mirrored,))])
+
+    found = alerts(engine, kind="hash_match")
+    if not dihedral:
+        assert found == []
+        return
+    (alert,) = found
+    evidence = alert["evidence"]
+    assert (evidence["label"], evidence["orientation"]) == ("bridge", "flip_x")
+    assert evidence["distance"] <= 31
 
 
 def test_pdq_beyond_the_bank_threshold_or_of_low_quality_never_matches(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.hashing import decode_image, dihedral_pdq, hash_media_bytes
+from crawler.hashing import hash_media_bytes
 from crawler.matching.activity import Rate, spike_candidate
 from crawler.matching.alerts import priority
 from crawler.matching.banks import BankFileError, BankRecord, SignalType, parse_bank_file
@@ -96,9 +96,9 @@ def test_golden_dihedral_variants_match_the_banked_original_only_with_dihedral_q
     assert len(variants) == 8
     plain_misses = 0
     for path in variants:
-        decoded = decode_image(path.read_bytes()).image
-        pdq, *others = dihedral_pdq(decoded)
-        query = MediaQuery(pdq=pdq, pdq_quality=100, dihedral=tuple(others))
+        media = hash_media_bytes(path.read_bytes(), kind="photo", mime=None, max_bytes=1 << 25)
+        pdq = media.pdq
+        query = MediaQuery(pdq=pdq, pdq_quality=100, dihedral=media.pdq_dihedral)
         assert [m.entry.id for m in index.match(query)] == [1], path.name
         plain_misses += not index.match(MediaQuery(pdq=pdq, pdq_quality=100))
     assert plain_misses >= 5  # rotations and flips are far apart without the dihedral query
