@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from crawler.crawl import TargetResult, crawl_once
+from crawler.crawl import TargetResult, crawl_once, default_matchers
 from crawler.settings import Settings
 from storage.models import Item, Media, Source
 from storage.watchlist_store import TargetSpec, add_target
@@ -33,9 +33,13 @@ def watch(engine: Engine, *usernames: str) -> None:
             add_target(conn, "rooms", spec, added_by="test", at=dt.datetime.now(dt.UTC))
 
 
-def crawl(engine: Engine, settings: Settings, locator: str | None = None) -> list[TargetResult]:
-    """One pass; with a locator that target runs whether due or not."""
-    return asyncio.run(crawl_once(engine, settings, locator=locator))
+def crawl(
+    engine: Engine, settings: Settings, locator: str | None = None, *, matchers: bool = False
+) -> list[TargetResult]:
+    """One pass; with a locator that target runs whether due or not; with ``matchers``, the
+    alert matchers run in ingest as in `chanwatch crawl`."""
+    run = default_matchers(engine, settings) if matchers else ()
+    return asyncio.run(crawl_once(engine, settings, locator=locator, matchers=run))
 
 
 def statuses(results: list[TargetResult]) -> dict[str, str]:

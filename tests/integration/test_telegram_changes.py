@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, select
 
+from storage import alert_store
 from storage.models import Source, SourceSnapshot, Target
 from tests.integration.telegram_support import (
     NOW,
@@ -129,7 +130,7 @@ def test_a_room_recreated_under_its_name_is_a_new_source_linked_to_the_old(
     telegram_world.remove_channel(old)
     reborn = telegram_world.add_channel("newsroom", "Newsroom (backup)")
     fill(telegram_world, reborn, [1], text="fresh start {}")
-    assert statuses(crawl(engine, settings, "@newsroom")) == {"@newsroom": "ok"}
+    assert statuses(crawl(engine, settings, "@newsroom", matchers=True)) == {"@newsroom": "ok"}
 
     old_source, new_source = source_row(engine, old.id), source_row(engine, reborn.id)
     assert not old_source["available"]
@@ -140,6 +141,11 @@ def test_a_room_recreated_under_its_name_is_a_new_source_linked_to_the_old(
     assert "recreated" in changes(engine, new_source["id"])
     with engine.connect() as conn:
         assert conn.execute(select(Target.source_id)).scalar_one() == new_source["id"]
+        changed = alert_store.list_alerts(conn, kind="source_change")
+    # Staff hear of it: the watched name now belongs to another room.
+    assert {(a["evidence"]["change"], a["subject"]["source_id"]) for a in changed} >= {
+        ("username_reused", new_source["id"])
+    }
 
     # Deleted for good: the name is free now, a takedown of the new room.
     telegram_world.remove_channel(reborn)
