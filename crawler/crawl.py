@@ -34,6 +34,10 @@ log = get_logger(__name__)
 OK_STATUSES = frozenset(
     {"ok", "deferred", "no_account", "no_collector", "not_modified", "rate_limited"}
 )
+# Statuses that mean the target was actually looked at. Deferred, rate-limited and unserved
+# (no account, no collector) runs fail nothing, but a target that only ever has those is blind,
+# and the operational "no successful run" alert must see it.
+SUCCESS_STATUSES = frozenset({"ok", "not_modified"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,10 @@ class TargetOutcome:
     @property
     def failed(self) -> bool:
         return self.status not in OK_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCESS_STATUSES
 
 
 class RunContext:
@@ -176,7 +184,7 @@ async def _run_target(
         )
         watchlist_store.record_target_run(
             conn, target.id, status=outcome.status, failed=outcome.failed,
-            error=outcome.message, at=finished,
+            succeeded=outcome.succeeded, error=outcome.message, at=finished,
             next_due_at=finished + timedelta(seconds=target.interval_s),
         )  # fmt: skip
     return TargetResult(target, outcome, counts, time.monotonic() - started)

@@ -172,10 +172,13 @@ def record_target_run(
     *,
     status: str,
     failed: bool,
+    succeeded: bool,
     error: str | None,
     at: datetime,
     next_due_at: datetime,
 ) -> None:
+    """``failed`` counts towards consecutive failures; ``succeeded`` (the target was actually
+    collected) moves ``last_success_at``. A deferred run is neither."""
     values: dict[str, Any] = {
         "last_run_at": at,
         "last_status": status,
@@ -183,6 +186,6 @@ def record_target_run(
         "next_due_at": next_due_at,
         "consecutive_failures": _targets.c.consecutive_failures + 1 if failed else 0,
     }
-    if not failed:
+    if succeeded:
         values["last_success_at"] = at
     conn.execute(update(_targets).where(_targets.c.id == target_id).values(**values))

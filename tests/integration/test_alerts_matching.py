@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from crawler.crawl import crawl_once
 from crawler.hashing import hamming_distance, hash_media_bytes
 from crawler.matching.operational import check_targets
 from crawler.observations import (
@@ -303,8 +305,8 @@ def test_targets_without_success_or_with_a_stale_parser_raise_operational_alerts
     with engine.begin() as conn:
         (preview,) = [t for t in watchlist_store.list_targets(conn) if t.kind == "tme_preview"]
         watchlist_store.record_target_run(
-            conn, preview.id, status="parser_stale", failed=True, error="no posts parsed",
-            at=NOW, next_due_at=NOW,
+            conn, preview.id, status="parser_stale", failed=True, succeeded=False,
+            error="no posts parsed", at=NOW, next_due_at=NOW,
         )  # fmt: skip
     settings = Settings(alerts=AlertSettings(stale_factor=3))
 
@@ -319,6 +321,19 @@ def test_targets_without_success_or_with_a_stale_parser_raise_operational_alerts
         ("stale", "@example_news", 2),
         ("stale", "@preview_room", 2),
     ]
+
+
+def test_a_target_never_collected_for_want_of_an_account_goes_stale(engine: Engine) -> None:
+    watch(engine, "@example_news")  # added long before this crawl, interval 1 h
+    settings = Settings(alerts=AlertSettings(stale_factor=3))
+    [result] = asyncio.run(crawl_once(engine, settings, locator="@example_news"))
+    # Not a failure of the run (exit code 0), but not a successful collection either.
+    assert result.outcome.status == "no_account" and not result.outcome.failed
+
+    (alert,) = alerts(engine, kind="operational")
+    evidence = alert["evidence"]
+    assert (evidence["problem"], evidence["last_status"]) == ("stale", "no_account")
+    assert evidence["last_success_at"] is None
 
 
 def test_a_channel_renamed_into_the_rooms_vocabulary_raises_a_keyword_alert(
