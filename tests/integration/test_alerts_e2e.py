@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from crawler.cli.main import run
 from crawler.crawl import crawl_once
+from crawler.hashing import hash_media_bytes
 from crawler.matching.pipeline import build_matchers
 from tests.fixture_site import FixtureSite
 from tests.fixture_site.model import FixtureChannel, FixturePost, SiteModel
@@ -90,3 +91,27 @@ def test_api_collector_posts_raise_hash_and_keyword_alerts_once(
     assert (match["bank"], match["label"], match["signal_type"]) == ("known", "case-1", "pdq")
     assert match["distance"] <= 2
     assert all(a["hit_count"] == 1 for a in found.values())
+
+
+@pytest.mark.usefixtures("no_real_telegram")
+def test_a_rotated_copy_collected_through_the_api_matches_the_banked_original(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    original = hash_media_bytes(
+        (GOLDEN / "dihedral" / "bridge-1-original.jpg").read_bytes(), kind="photo", mime=None,
+        max_bytes=1 << 25,
+    )  # fmt: skip
+    load_bank(engine, f"pdq,{original.pdq},case-2\n")
+    channel = telegram_world.add_channel("room_gamma", "Gamma")
+    rotated = (GOLDEN / "dihedral" / "bridge-4-rotate-270.jpg").read_bytes()
+    telegram_world.add_photo(channel, 1, rotated, date=NOW - timedelta(hours=1))
+    watch(engine, "@room_gamma")
+    settings = settings_for(db_url, threaded_dc.string_session())
+
+    matchers = build_matchers(engine, settings)
+    asyncio.run(crawl_once(engine, settings, locator="@room_gamma", matchers=matchers))
+
+    (alert,) = alerts(engine, kind="hash_match")
+    evidence = alert["evidence"]
+    assert (evidence["label"], evidence["orientation"]) == ("case-2", "rotate_90")
+    assert evidence["distance"] <= 31
