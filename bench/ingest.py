@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from throwaway_db import postgres_engine, sqlite_engine
 
 from crawler.ingest import ingest
 from crawler.observations import (
@@ -36,8 +35,6 @@ from crawler.observations import (
     SourceKey,
 )
 from crawler.text import text_sha256
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from storage.models import Item, Media, Source
 from storage.models import Link as LinkRow
 from storage.search import catch_up
@@ -76,10 +73,6 @@ ENGLISH = [
     "mirror",
     "invite",
 ]
-PG_ADMIN = os.environ.get(
-    "CHANWATCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
 
 def synthetic_posts(count: int, seed: int = 7) -> list[Post]:
     rng = random.Random(seed)
@@ -166,28 +159,6 @@ def run_baseline(engine: Engine, posts: list[Post]) -> float:
     return len(posts) / (time.perf_counter() - started)
 
 
-def _sqlite(directory: str, name: str) -> Engine:
-    engine = make_engine(f"sqlite:///{directory}/{name}.db")
-    upgrade(engine)
-    return engine
-
-
-def _postgres_database() -> tuple[Engine, str, Engine]:
-    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"chanwatch_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-            )
-        )
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    return admin, name, engine
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
@@ -197,10 +168,10 @@ def main() -> None:
     posts = synthetic_posts(args.posts)
     figures: dict[str, object] = {"bench": "ingest", "posts": args.posts, "batch": args.batch}
     with tempfile.TemporaryDirectory() as directory:
-        engine = _sqlite(directory, "chanwatch")
+        engine = sqlite_engine(directory, "chanwatch")
         sqlite_rate, sqlite_index_rate = run_chanwatch(engine, posts, args.batch)
         engine.dispose()
-        baseline_engine = _sqlite(directory, "baseline")
+        baseline_engine = sqlite_engine(directory, "baseline")
         baseline_rate = run_baseline(baseline_engine, posts[: args.baseline_posts])
         baseline_engine.dispose()
     figures.update(
@@ -210,15 +181,9 @@ def main() -> None:
         baseline_posts=args.baseline_posts,
         ratio_sqlite=round(sqlite_rate / baseline_rate, 1),
     )
-    admin, name, pg_engine = _postgres_database()
-    try:
+    with postgres_engine() as pg_engine:
         pg_rate, _ = run_chanwatch(pg_engine, posts, args.batch)
         figures["postgres_posts_per_s"] = round(pg_rate)
-    finally:
-        pg_engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
     print(json.dumps(figures))
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
@@ -30,8 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,17 +37,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the fake DC lives in tests/, which is not installed
 
 from PIL import Image, ImageFilter  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 from telethon import TelegramClient  # noqa: E402
 from telethon.sessions import StringSession  # noqa: E402
+from throwaway_db import postgres_engine, sqlite_engine  # noqa: E402
 
 from crawler.crawl import crawl_once  # noqa: E402
 from crawler.hashing import hash_media_bytes  # noqa: E402
 from crawler.ingest import ingest  # noqa: E402
 from crawler.settings import Settings  # noqa: E402
 from crawler.telegram.parse import parse_message, source_key  # noqa: E402
-from storage.engine import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.watchlist_store import TargetSpec, add_target  # noqa: E402
 from tests.telegram_dc import FakeDC, World, guards  # noqa: E402
 
@@ -112,40 +108,6 @@ def hash_worker_cpu() -> dict[int, float]:
             if b"crawler.hash_worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 found[int(pid)] = cpu_seconds(int(pid))
     return found
-
-
-PG_ADMIN = os.environ.get(
-    "CHANWATCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@contextlib.contextmanager
-def postgres_engine() -> Iterator[Engine]:
-    """A throw-away PostgreSQL database (UTF-8 ctype, as chanwatch requires)."""
-    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"chanwatch_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-            )
-        )
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-def fresh_engine(tmp: Path, name: str) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp / name}.db")
-    upgrade(engine)
-    return engine
 
 
 def chanwatch_run(engine: Engine, session: str, username: str, messages: int) -> dict[str, Any]:
@@ -242,7 +204,7 @@ def main() -> None:
             session, baseline_session = served["sessions"]
             for name in ("text", "photos"):
                 username = f"bench_{name}"
-                engine = fresh_engine(Path(tmp), f"chanwatch_{name}")
+                engine = sqlite_engine(tmp, f"chanwatch_{name}")
                 dc_cpu = cpu_seconds(child.pid)
                 ours = chanwatch_run(engine, session, username, args.messages)
                 # The fake DC's own cost: it shares the two cores with the collector.
@@ -250,7 +212,7 @@ def main() -> None:
                 figures[f"chanwatch_{name}"] = {**ours, "dc_cpu_ms_per_message": round(dc_ms, 3)}
                 print(name, figures[f"chanwatch_{name}"], flush=True)
                 engine.dispose()
-                engine = fresh_engine(Path(tmp), f"naive_{name}")
+                engine = sqlite_engine(tmp, f"naive_{name}")
                 figures[f"naive_{name}"] = naive_run(
                     engine, baseline_session, username, args.baseline_messages
                 )
