@@ -8,6 +8,7 @@ recompiled once for the new rule-set version.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection
 
@@ -26,17 +27,23 @@ class BankCache:
         version = bank_store.read_version(conn, bank_store.BANKS)
         with self._lock:
             if version > self._revision:
-                rows = list(bank_store.entries_since(conn, self._revision))
-                self.index.apply(
-                    (
-                        Entry(r.id, r.bank, r.negative, r.threshold, r.severity,
-                              r.signal_type, r.value, r.label),
-                        r.live,
-                    )
-                    for r in rows
-                )  # fmt: skip
+                banks = bank_store.banks_by_id(conn)
+                changes = bank_store.entries_since(conn, self._revision)
+                self.index.apply(_entries(banks, changes))
                 self._revision = version
         return self.index
+
+
+def _entries(
+    banks: dict[int, bank_store.BankRow], changes: Iterable[bank_store.EntryChange]
+) -> Iterator[tuple[Entry, bool]]:
+    """(entry, live) for each changed row: live when active in an enabled bank. The entries of
+    one bank share its name and severity strings, which matters at a million entries."""
+    for entry_id, bank_id, status, signal_type, value, label in changes:
+        bank = banks[bank_id]
+        entry = Entry(entry_id, bank.name, bank.negative, bank.threshold, bank.severity,
+                      signal_type, value, label)  # fmt: skip
+        yield entry, bank.enabled and status == "active"
 
 
 class RuleCache:
