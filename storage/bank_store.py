@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, tuple_, update
+from sqlalchemy.sql.dml import Insert
 
+from storage import bulk
 from storage.content_writes import chunks, dialect_insert
 from storage.models import BankEntry, HashBank, MatchingVersion, Rule
 
@@ -88,6 +91,22 @@ def ensure_bank(
     return int(row.id)
 
 
+@cache
+def _entry_upsert(dialect_name: str) -> Insert:
+    columns = ("bank_id", "signal_type", "value", "label", "status", "revision", "added_at",
+               "updated_at")  # fmt: skip
+    stmt = bulk.insert_statement(dialect_name, _entries, columns)
+    return stmt.on_conflict_do_update(
+        index_elements=["bank_id", "signal_type", "value"],
+        set_={
+            "label": func.coalesce(stmt.excluded.label, _entries.c.label),
+            "status": stmt.excluded.status,
+            "revision": stmt.excluded.revision,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
 def import_entries(
     conn: Connection, bank_id: int, records: Sequence[Any], at: datetime
 ) -> ImportCounts:
@@ -99,19 +118,9 @@ def import_entries(
     active = [r for r in latest.values() if not r.withdrawn]
     withdrawn = [(str(r.signal_type), r.value) for r in latest.values() if r.withdrawn]
     if active:
-        stmt = dialect_insert(conn, _entries)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["bank_id", "signal_type", "value"],
-            set_={
-                "label": func.coalesce(stmt.excluded.label, _entries.c.label),
-                "status": "active",
-                "revision": revision,
-                "updated_at": at,
-            },
-        )
-        # executemany: a million-row bank must not compile a million-parameter statement.
-        conn.execute(
-            stmt,
+        # Driver-level batch (COPY on PostgreSQL): a hotline's list runs to millions of hashes.
+        bulk.executemany(
+            conn, _entry_upsert(conn.dialect.name), _entries,
             [
                 {"bank_id": bank_id, "signal_type": str(r.signal_type), "value": r.value,
                  "label": r.label, "status": "active", "revision": revision,
