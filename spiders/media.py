@@ -2,7 +2,7 @@
 
 Requests go through the engine, so every downloader middleware applies to them as to pages:
 the private-address guard, robots.txt, the per-domain stop after a 429. The body lives in
-memory only while `hash_media_bytes` runs; Scrapy's HTTP cache is off, so no copy lands on
+memory only while a hash worker hashes it; Scrapy's HTTP cache is off, so no copy lands on
 disk either.
 """
 
@@ -18,9 +18,18 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 
-from crawler.hashing import hash_media_bytes
+from crawler import hash_workers
+from crawler.hash_workers import HashWorkers
 from crawler.observations import HashStatus, MediaHashes, Post
+from crawler.settings import MediaSettings
 from spiders.tme_post import MediaUrl
+
+
+def spider_workers(media: MediaSettings) -> HashWorkers:
+    """The hash workers of a spider process: one at most. Downloads are throttled per domain,
+    so one worker keeps up, and every spider target runs in its own process that pays for its
+    workers' start-up (~0.5 s of CPU each)."""
+    return hash_workers.shared(min(1, media.hash_processes))
 
 
 async def fetch_bytes(crawler: Crawler, url: str, max_bytes: int) -> Response | HashStatus:
@@ -41,7 +50,13 @@ async def fetch_bytes(crawler: Crawler, url: str, max_bytes: int) -> Response | 
 
 
 async def hash_url(
-    crawler: Crawler, media: MediaHashes, url: str, *, max_bytes: int, role: str
+    crawler: Crawler,
+    media: MediaHashes,
+    url: str,
+    *,
+    max_bytes: int,
+    role: str,
+    workers: HashWorkers,
 ) -> MediaHashes:
     """`media` with the hashes of the bytes at `url` (a photo, or a video's poster frame)."""
     fetched = await fetch_bytes(crawler, url, max_bytes)
@@ -49,10 +64,12 @@ async def hash_url(
         return replace(media, hash_status=fetched)
     mime = fetched.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
     kind = "video_thumbnail" if role == "video_thumb" else media.kind
-    # Hashing decodes images: off the reactor thread, so other downloads keep flowing.
-    hashed = await asyncio.to_thread(
-        hash_media_bytes, fetched.body, kind=kind, mime=mime or None, max_bytes=max_bytes
-    )
+    # Decoding a picture from the web is the riskiest thing chanwatch does with hostile bytes:
+    # it happens in a hash worker process, off the reactor (see crawler/hash_workers.py).
+    hashed = await workers.hash(
+        fetched.body, kind=kind, mime=mime or None, ordinal=media.ordinal, max_bytes=max_bytes,
+        file_id=None, width=None, height=None, duration=media.duration,
+    )  # fmt: skip
     if role == "video_thumb":
         # The poster frame identifies the video visually; its bytes are not the video's.
         return replace(
@@ -68,7 +85,12 @@ async def hash_url(
 
 
 async def hash_post_media(
-    crawler: Crawler, posts: Iterable[Post], urls: Iterable[MediaUrl], *, max_bytes: int
+    crawler: Crawler,
+    posts: Iterable[Post],
+    urls: Iterable[MediaUrl],
+    *,
+    max_bytes: int,
+    workers: HashWorkers,
 ) -> list[Post]:
     """Posts with every photo and video thumbnail hashed (videos themselves are not fetched)."""
     wanted = {(u.message_id, u.ordinal): u for u in urls if u.role in ("photo", "video_thumb")}
@@ -84,7 +106,14 @@ async def hash_post_media(
                 jobs.append(_unchanged(medium))
             else:
                 jobs.append(
-                    hash_url(crawler, medium, found.url, max_bytes=max_bytes, role=found.role)
+                    hash_url(
+                        crawler,
+                        medium,
+                        found.url,
+                        max_bytes=max_bytes,
+                        role=found.role,
+                        workers=workers,
+                    )
                 )
         out.append(replace(post, media=tuple(await asyncio.gather(*jobs))))
     return out
