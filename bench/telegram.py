@@ -42,6 +42,7 @@ from telethon import TelegramClient  # noqa: E402
 from telethon.sessions import StringSession  # noqa: E402
 from throwaway_db import postgres_engine, sqlite_engine  # noqa: E402
 
+from crawler import hash_workers  # noqa: E402
 from crawler.crawl import crawl_once  # noqa: E402
 from crawler.hashing import hash_media_bytes  # noqa: E402
 from crawler.ingest import ingest  # noqa: E402
@@ -100,14 +101,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def hash_worker_cpu() -> dict[int, float]:
+def hash_worker_cpu(processes: int) -> dict[int, float]:
     """CPU seconds of each of this process's hash workers (crawler/hash_workers.py)."""
-    found = {}
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            if b"crawler.hash_worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found[int(pid)] = cpu_seconds(int(pid))
-    return found
+    return {pid: cpu_seconds(pid) for pid in hash_workers.shared(processes).pids()}
 
 
 def chanwatch_run(engine: Engine, session: str, username: str, messages: int) -> dict[str, Any]:
@@ -121,11 +117,12 @@ def chanwatch_run(engine: Engine, session: str, username: str, messages: int) ->
     with engine.begin() as conn:
         spec = TargetSpec(kind="telegram", locator=f"@{username}", interval_s=3600)
         add_target(conn, "bench", spec, added_by="bench", at=datetime.now(UTC))
-    workers = hash_worker_cpu()
+    processes = settings.media.hash_processes
+    workers = hash_worker_cpu(processes)
     wall, cpu = time.perf_counter(), time.process_time()
     [result] = asyncio.run(crawl_once(engine, settings, locator=f"@{username}"))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    hashing = sum(t - workers.get(pid, 0.0) for pid, t in hash_worker_cpu().items())
+    hashing = sum(t - workers.get(pid, 0.0) for pid, t in hash_worker_cpu(processes).items())
     assert result.outcome.status == "ok", result.outcome
     assert result.counts.items_new == messages, result.counts
     return {

@@ -68,6 +68,10 @@ class _Worker:
         return decode_answer(line)
 
     @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
     def alive(self) -> bool:
         return self._process.poll() is None
 
@@ -95,7 +99,7 @@ class HashWorkers:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        self._started = 0
+        self._running: set[_Worker] = set()
         self._lock = threading.Lock()
 
     async def hash(
@@ -121,11 +125,16 @@ class HashWorkers:
             return await asyncio.to_thread(lambda: hash_media_bytes(data, **meta))
         return await asyncio.to_thread(self._in_worker, data, meta)
 
+    def pids(self) -> list[int]:
+        """Process ids of the running workers (for monitoring and CPU accounting)."""
+        with self._lock:
+            return [worker.pid for worker in self._running]
+
     def close(self) -> None:
         with self._lock:
-            workers, self._started = [], 0
+            workers, self._running = list(self._running), set()
             while not self._idle.empty():
-                workers.append(self._idle.get())
+                self._idle.get()
         for worker in workers:
             worker.close()
 
@@ -136,8 +145,8 @@ class HashWorkers:
         except (OSError, EOFError, ValueError):
             # The worker died on this file (or answered nonsense): record the file as an error
             # and put a fresh worker in its place.
-            worker.close()
-            self._idle.put(_Worker())
+            self._retire(worker)
+            self._idle.put(self._spawn())
             failed = MediaHashes(kind=meta["kind"], size=len(data), hash_status=HashStatus.ERROR)
             kept = ("ordinal", "mime", "file_id", "width", "height", "duration")
             return replace(failed, **{name: meta[name] for name in kept})
@@ -146,15 +155,28 @@ class HashWorkers:
 
     def _take(self) -> _Worker:
         with self._lock:
-            if self._idle.empty() and self._started < self.processes:
-                self._started += 1
-                return _Worker()
+            if self._idle.empty() and len(self._running) < self.processes:
+                return self._spawn_locked()
         worker = self._idle.get()
         if not worker.alive:
             # Died while idle (the OOM killer, say): no file of ours was in it.
-            worker.close()
-            worker = _Worker()
+            self._retire(worker)
+            worker = self._spawn()
         return worker
+
+    def _spawn(self) -> _Worker:
+        with self._lock:
+            return self._spawn_locked()
+
+    def _spawn_locked(self) -> _Worker:
+        worker = _Worker()
+        self._running.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker) -> None:
+        with self._lock:
+            self._running.discard(worker)
+        worker.close()
 
 
 _shared: dict[int, HashWorkers] = {}

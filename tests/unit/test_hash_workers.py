@@ -33,16 +33,6 @@ def _hash(pool: HashWorkers, data: bytes) -> MediaHashes:
     return asyncio.run(pool.hash(data, **META))  # type: ignore[arg-type]
 
 
-def _worker_pids() -> set[int]:
-    pids = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"crawler.hash_worker" in cmdline:
-                pids.add(int(pid))
-    return pids
-
-
 def test_a_worker_gives_exactly_the_in_process_hashes(workers: HashWorkers) -> None:
     for path in sorted((GOLDEN / "bridge-mods").glob("*.jpg"))[:4]:
         data = path.read_bytes()
@@ -59,14 +49,15 @@ def test_undecodable_bytes_come_back_as_a_status_not_an_error(workers: HashWorke
 
 def test_a_worker_killed_between_files_is_replaced(workers: HashWorkers) -> None:
     data = (GOLDEN / "bridge-mods" / "shrink-a-lot.jpg").read_bytes()
-    others = _worker_pids()  # other pools' workers (the collectors' shared pool)
+    assert workers.pids() == []  # started by the first file, not before
     assert _hash(workers, data).hash_status is HashStatus.HASHED
-    (pid,) = _worker_pids() - others
+    (pid,) = workers.pids()
     os.kill(pid, signal.SIGKILL)
     os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # dead, not yet reaped
 
     assert _hash(workers, data).hash_status is HashStatus.HASHED
-    assert _worker_pids() - others - {pid}
+    (replacement,) = workers.pids()
+    assert replacement != pid
 
 
 def test_the_worker_protocol_answers_each_request_in_order() -> None:
