@@ -185,11 +185,11 @@ class History:
             with self.run.engine.connect() as conn:
                 rows = store.stored_media(conn, self.source_id, known_ids)
             known = {row["file_id"]: row for row in rows.values() if row["file_id"]}
-        hashed = await asyncio.gather(*(self.media.hash_all(p.media, known) for p in parsed))
-        return [
-            replace(p.post, media=media) if p.media else p.post
-            for p, media in zip(parsed, hashed, strict=True)
-        ]
+        # A task per message with media only: most of a page is text.
+        with_media = [p for p in parsed if p.media]
+        hashed = await asyncio.gather(*(self.media.hash_all(p.media, known) for p in with_media))
+        media_of = {id(p): media for p, media in zip(with_media, hashed, strict=True)}
+        return [replace(p.post, media=media_of[id(p)]) if p.media else p.post for p in parsed]
 
     async def _commit(self, observations: Sequence[Observation]) -> None:
         if observations:
