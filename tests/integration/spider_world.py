@@ -7,6 +7,7 @@ the child gets the loopback-only socket guard through PYTHONPATH (child_guard/).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,17 @@ from storage.watchlist_store import TargetSpec
 from tests.fixture_site import FixtureSite, SiteModel
 
 CHILD_GUARD = Path(__file__).parent / "child_guard"
+
+
+def point_cli_at(monkeypatch: pytest.MonkeyPatch, db_url: str, site: FixtureSite) -> None:
+    """The environment `chanwatch crawl` needs against the fixture site: no CHANWATCH_*
+    setting but the database, the site admitted past the SSRF guard, no download delay."""
+    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
+    monkeypatch.setenv("CHANWATCH_NET__ALLOW_PRIVATE_HOSTS", json.dumps([f"127.0.0.1:{site.port}"]))
+    monkeypatch.setenv("CHANWATCH_TELEGRAM__PREVIEW_BASE_URL", site.base_url)
+    monkeypatch.setenv("CHANWATCH_SPIDERS__DOWNLOAD_DELAY_S", "0")
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from crawler.matching.pipeline import build_matchers
 from tests.fixture_site import FixtureSite
 from tests.fixture_site.model import FixtureChannel, FixturePost, SiteModel
 from tests.integration.alert_helpers import alerts, load_bank, load_rules, watch
-from tests.integration.spider_world import world_factory
+from tests.integration.spider_world import point_cli_at, world_factory
 from tests.integration.telegram_support import settings_for
 from tests.telegram_dc import FakeDC, World
 
@@ -46,12 +45,7 @@ def test_a_preview_post_raises_a_keyword_alert_once_across_crawls(
         FixtureChannel(name="RoomAlpha", channel_id=1777000111, title="Alpha", posts=posts)
     )
     site: FixtureSite = world_factory(model).site
-    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
-    monkeypatch.setenv("CHANWATCH_NET__ALLOW_PRIVATE_HOSTS", json.dumps([f"127.0.0.1:{site.port}"]))
-    monkeypatch.setenv("CHANWATCH_TELEGRAM__PREVIEW_BASE_URL", site.base_url)
-    monkeypatch.setenv("CHANWATCH_SPIDERS__DOWNLOAD_DELAY_S", "0")
+    point_cli_at(monkeypatch, db_url, site)
     with open("rules.yaml", "w", encoding="utf-8") as fh:
         fh.write(RULES)
     assert run(["rules", "import", "rules.yaml"]) == 0

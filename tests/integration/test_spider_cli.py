@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from crawler.cli.main import run
 from tests.fixture_site import FixtureSite, WebPage
 from tests.fixture_site.traps import trap_site_model
-from tests.integration.spider_world import world_factory
+from tests.integration.spider_world import point_cli_at, world_factory
 
 __all__ = ["world_factory"]
 
@@ -22,12 +19,7 @@ def test_crawl_once_runs_preview_and_page_targets_and_exits_1_when_one_fails(
     model.pages["/hub"] = WebPage(title="hub", paragraphs=("rooms",))
     model.raw_pages["/s/renamed"] = '<div class="tgme_widget_message" data-post="renamed/x"></div>'
     site: FixtureSite = world_factory(model).site
-    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
-    monkeypatch.setenv("CHANWATCH_NET__ALLOW_PRIVATE_HOSTS", json.dumps([f"127.0.0.1:{site.port}"]))
-    monkeypatch.setenv("CHANWATCH_TELEGRAM__PREVIEW_BASE_URL", site.base_url)
-    monkeypatch.setenv("CHANWATCH_SPIDERS__DOWNLOAD_DELAY_S", "0")
+    point_cli_at(monkeypatch, db_url, site)
 
     assert run(["watchlist", "add", "https://t.me/s/TrapRoom"]) == 0
     assert run(["watchlist", "add", site.url("/hub"), "--kind", "web_page"]) == 0
