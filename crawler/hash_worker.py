@@ -1,34 +1,29 @@
 """A hash worker process: ``python -m crawler.hash_worker`` (started by crawler.hash_workers).
 
-Reads requests from stdin (a JSON line with the file's metadata and byte count, then the bytes)
-and answers each with one JSON line holding its MediaHashes. Exits on end of input, which is
-also what happens when the collector that started it dies. Holds one file at a time, in
-memory only.
+Reads requests from stdin and answers each on stdout, in the wire format of crawler.hash_workers.
+Exits on end of input, which is also what happens when the collector that started it dies.
+Holds one file at a time, in memory only.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sys
 from typing import IO
 
+from crawler.hash_workers import decode_request_header, encode_answer
 from crawler.hashing import hash_media_bytes
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     while header := requests.readline():
-        meta = json.loads(header)
-        size = meta.pop("size")
+        meta, size = decode_request_header(header)
         data = requests.read(size)
         if len(data) != size:
             return  # the collector went away mid-request
         hashed = hash_media_bytes(data, **meta)
         del data
-        answer = dataclasses.asdict(hashed)
-        answer["hash_status"] = hashed.hash_status.value
-        answers.write(json.dumps(answer).encode() + b"\n")
+        answers.write(encode_answer(hashed))
         answers.flush()
 
 

@@ -19,36 +19,49 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import json
 import queue
 import subprocess
 import sys
 import threading
-from dataclasses import fields, replace
 from typing import IO, Any
 
 from crawler.hashing import hash_media_bytes
 from crawler.observations import HashStatus, MediaHashes
 
 _WORKER = [sys.executable, "-B", "-m", "crawler.hash_worker"]
+_FIELDS = frozenset(field.name for field in dataclasses.fields(MediaHashes))
+
+
+# The wire format, both ends: a request is a JSON line with the file's metadata and byte
+# count followed by the bytes; an answer is one JSON line holding a MediaHashes.
 
 
 def encode_request(data: bytes, meta: dict[str, Any]) -> bytes:
-    """One request on the wire: a JSON line with the metadata and the byte count, the bytes."""
     return json.dumps({**meta, "size": len(data)}).encode() + b"\n" + data
 
 
+def decode_request_header(line: bytes) -> tuple[dict[str, Any], int]:
+    """The metadata of a request and how many bytes of file follow it."""
+    meta = json.loads(line)
+    return meta, meta.pop("size")
+
+
+def encode_answer(hashed: MediaHashes) -> bytes:
+    answer = dataclasses.asdict(hashed)
+    answer["hash_status"] = hashed.hash_status.value
+    return json.dumps(answer).encode() + b"\n"
+
+
 def decode_answer(line: bytes) -> MediaHashes:
-    """A worker's JSON answer as a MediaHashes; anything malformed is a ValueError."""
+    """A worker's answer; anything malformed is a ValueError."""
     raw = json.loads(line)
     if not isinstance(raw, dict) or set(raw) - _FIELDS:
         raise ValueError("malformed answer from a hash worker")
     raw["hash_status"] = HashStatus(raw["hash_status"])
     raw["pdq_dihedral"] = tuple(raw.get("pdq_dihedral") or ())
     return MediaHashes(**raw)
-
-
-_FIELDS = {f.name for f in fields(MediaHashes)}
 
 
 class _Worker:
@@ -147,9 +160,11 @@ class HashWorkers:
             # and put a fresh worker in its place.
             self._retire(worker)
             self._idle.put(self._spawn())
-            failed = MediaHashes(kind=meta["kind"], size=len(data), hash_status=HashStatus.ERROR)
-            kept = ("ordinal", "mime", "file_id", "width", "height", "duration")
-            return replace(failed, **{name: meta[name] for name in kept})
+            return MediaHashes(
+                kind=meta["kind"], ordinal=meta["ordinal"], mime=meta["mime"], size=len(data),
+                width=meta["width"], height=meta["height"], duration=meta["duration"],
+                file_id=meta["file_id"], hash_status=HashStatus.ERROR,
+            )  # fmt: skip
         self._idle.put(worker)
         return answer
 
