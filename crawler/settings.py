@@ -133,8 +133,9 @@ class MediaSettings(_Section):
     hash_media: bool = True
     max_bytes: int = Field(default=20_000_000, gt=0)
     hash_processes: int = Field(default_factory=_default_hash_processes, ge=0, le=32)
-    """Worker processes that decode and hash whole files for the Telegram collector; 0 hashes
-    in a thread of the collector itself (see crawler/hash_workers.py for why processes)."""
+    """Worker processes that decode and hash pictures for the Telegram collector (a spider
+    process uses at most one); 0 hashes in a thread of the collector itself (see
+    crawler/hash_workers.py for why processes)."""
 
 
 class SpiderSettings(_Section):

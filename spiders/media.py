@@ -25,11 +25,11 @@ from crawler.settings import MediaSettings
 from spiders.tme_post import MediaUrl
 
 
-def spider_workers(media: MediaSettings) -> HashWorkers:
+def _workers(settings: MediaSettings) -> HashWorkers:
     """The hash workers of a spider process: one at most. Downloads are throttled per domain,
     so one worker keeps up, and every spider target runs in its own process that pays for its
     workers' start-up (~0.5 s of CPU each)."""
-    return hash_workers.shared(min(1, media.hash_processes))
+    return hash_workers.shared(min(1, settings.hash_processes))
 
 
 async def fetch_bytes(crawler: Crawler, url: str, max_bytes: int) -> Response | HashStatus:
@@ -54,21 +54,21 @@ async def hash_url(
     media: MediaHashes,
     url: str,
     *,
-    max_bytes: int,
     role: str,
-    workers: HashWorkers,
+    settings: MediaSettings,
 ) -> MediaHashes:
     """`media` with the hashes of the bytes at `url` (a photo, or a video's poster frame)."""
-    fetched = await fetch_bytes(crawler, url, max_bytes)
+    fetched = await fetch_bytes(crawler, url, settings.max_bytes)
     if isinstance(fetched, HashStatus):
         return replace(media, hash_status=fetched)
     mime = fetched.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
     kind = "video_thumbnail" if role == "video_thumb" else media.kind
     # Decoding a picture from the web is the riskiest thing chanwatch does with hostile bytes:
     # it happens in a hash worker process, off the reactor (see crawler/hash_workers.py).
-    hashed = await workers.hash(
-        fetched.body, kind=kind, mime=mime or None, ordinal=media.ordinal, max_bytes=max_bytes,
-        file_id=None, width=None, height=None, duration=media.duration,
+    hashed = await _workers(settings).hash(
+        fetched.body, kind=kind, mime=mime or None, ordinal=media.ordinal,
+        max_bytes=settings.max_bytes, file_id=None, width=None, height=None,
+        duration=media.duration,
     )  # fmt: skip
     if role == "video_thumb":
         # The poster frame identifies the video visually; its bytes are not the video's.
@@ -89,8 +89,7 @@ async def hash_post_media(
     posts: Iterable[Post],
     urls: Iterable[MediaUrl],
     *,
-    max_bytes: int,
-    workers: HashWorkers,
+    settings: MediaSettings,
 ) -> list[Post]:
     """Posts with every photo and video thumbnail hashed (videos themselves are not fetched)."""
     wanted = {(u.message_id, u.ordinal): u for u in urls if u.role in ("photo", "video_thumb")}
@@ -106,14 +105,7 @@ async def hash_post_media(
                 jobs.append(_unchanged(medium))
             else:
                 jobs.append(
-                    hash_url(
-                        crawler,
-                        medium,
-                        found.url,
-                        max_bytes=max_bytes,
-                        role=found.role,
-                        workers=workers,
-                    )
+                    hash_url(crawler, medium, found.url, role=found.role, settings=settings)
                 )
         out.append(replace(post, media=tuple(await asyncio.gather(*jobs))))
     return out

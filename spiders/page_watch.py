@@ -19,7 +19,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.observations import MediaHashes, PageSnapshot, Platform, SourceKey
-from spiders.media import hash_url, spider_workers
+from spiders.media import hash_url
 from spiders.page_extract import OptionError, extract_page
 from spiders.pipelines import ObservationBatch
 from spiders.session import CrawlSession
@@ -107,11 +107,7 @@ class PageWatchSpider(scrapy.Spider):
                 hashed.append(placeholder)
                 continue
             assert self.crawler is not None
-            workers = spider_workers(settings)
-            medium = await hash_url(
-                self.crawler, placeholder, url, max_bytes=settings.max_bytes, role="image",
-                workers=workers,
-            )  # fmt: skip
+            medium = await hash_url(self.crawler, placeholder, url, role="image", settings=settings)
             hashed.append(medium)
         return tuple(hashed)
 

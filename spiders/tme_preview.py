@@ -19,7 +19,7 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.observations import Observation, Platform, SourceAvailability, SourceKey
-from spiders.media import hash_post_media, spider_workers
+from spiders.media import hash_post_media
 from spiders.pipelines import ObservationBatch
 from spiders.session import CrawlSession
 from spiders.tme_paging import Floor, PagingRun
@@ -90,10 +90,7 @@ class TmePreviewSpider(scrapy.Spider):
         media = self.session.settings.media
         if media.hash_media and page.media_urls:
             assert self.crawler is not None
-            posts = await hash_post_media(
-                self.crawler, posts, page.media_urls, max_bytes=media.max_bytes,
-                workers=spider_workers(media),
-            )  # fmt: skip
+            posts = await hash_post_media(self.crawler, posts, page.media_urls, settings=media)
         found: list[Observation] = []
         # Every page repeats the channel header: one snapshot per run is enough.
         if page.channel is not None and not self.previewed:
