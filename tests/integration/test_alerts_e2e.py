@@ -7,7 +7,6 @@ import asyncio
 import csv
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -16,6 +15,7 @@ from crawler.cli.main import run
 from crawler.crawl import crawl_once
 from crawler.hashing import hash_media_bytes
 from crawler.matching.pipeline import build_matchers
+from tests.factories import GOLDEN
 from tests.fixture_site import FixtureSite
 from tests.fixture_site.model import FixtureChannel, FixturePost, SiteModel
 from tests.integration.alert_helpers import alerts, load_bank, load_rules, watch
@@ -25,7 +25,6 @@ from tests.telegram_dc import FakeDC, World
 
 __all__ = ["world_factory"]
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 NOW = datetime.now(UTC)
 
 RULES = """

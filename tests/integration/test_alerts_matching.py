@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -26,7 +25,7 @@ from crawler.observations import (
 )
 from crawler.settings import AlertSettings, Settings
 from storage import bank_store, watchlist_store
-from tests.factories import CHANNEL, T0, link, photo, post
+from tests.factories import CHANNEL, GOLDEN, T0, link, photo, post
 from tests.integration.alert_helpers import NOW, Pipeline, alerts, load_bank, load_rules, watch
 
 RULES = """
@@ -36,7 +35,6 @@ rules:
     terms: [지인능욕]
     allowlist: [지인능욕 피해 신고]
 """
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
 
 

@@ -14,6 +14,7 @@ from telethon.tl import types
 
 from crawler.hashing import hamming_distance
 from storage.models import Link, Source
+from tests.factories import GOLDEN
 from tests.integration.telegram_support import (
     crawl,
     items,
@@ -25,7 +26,6 @@ from tests.telegram_dc import FakeDC, World
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 
 
 def golden(name: str) -> tuple[bytes, str]:

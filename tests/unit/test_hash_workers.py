@@ -7,7 +7,6 @@ import io
 import os
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,8 @@ from crawler.hash_worker import serve
 from crawler.hash_workers import HashWorkers, decode_answer, encode_request
 from crawler.hashing import hash_media_bytes
 from crawler.observations import HashStatus, MediaHashes
+from tests.factories import GOLDEN
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 CAP = 20 * 1024 * 1024
 META = {"kind": "photo", "mime": "image/jpeg", "ordinal": 2, "max_bytes": CAP,
         "file_id": "f-1", "width": None, "height": None, "duration": None}  # fmt: skip

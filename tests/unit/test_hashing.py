@@ -29,8 +29,8 @@ from crawler.hashing import (
     pdq_hex_from_bits,
 )
 from crawler.observations import HashStatus
+from tests.factories import GOLDEN
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 CAP = 20 * 1024 * 1024
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from crawler.matching.banks import BankFileError, BankRecord, SignalType, parse_
 from crawler.matching.discovery import Reference, references
 from crawler.matching.hash_matcher import BankIndex, Entry, MediaQuery
 from storage.match_queries import BatchItem
+from tests.factories import GOLDEN
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden" / "pdq"
 PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
 
 
