@@ -44,7 +44,7 @@ PER_PAGE = 20
 
 
 def render_pages(pages: int, base_url: str) -> dict[str, str]:
-    from tests.fixture_site import FixtureChannel, numbered_posts, render_channel_page
+    from sandbox.site import FixtureChannel, numbered_posts, render_channel_page
 
     newest = pages * PER_PAGE
     posts = numbered_posts(list(range(1, newest + 1)))

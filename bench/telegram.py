@@ -1,6 +1,6 @@
 """Telegram collection throughput against the fake DC, and the naive loop in the same run.
 
-Two 20,000-message channels are served by the loopback fake data center (tests/telegram_dc)
+Two 20,000-message channels are served by the loopback fake data center (sandbox/telegram_dc)
 in a child process, so that this process's CPU time is the collector's alone:
 ``bench_text`` (text only) and ``bench_photos`` (every tenth message a 1280x720 JPEG).
 chanwatch collects each with `crawl_once` into a fresh SQLite database (pages of 100, one
@@ -48,8 +48,8 @@ from crawler.hashing import hash_media_bytes  # noqa: E402
 from crawler.ingest import ingest  # noqa: E402
 from crawler.settings import Settings  # noqa: E402
 from crawler.telegram.parse import parse_message, source_key  # noqa: E402
+from sandbox.telegram_dc import FakeDC, World, guards  # noqa: E402
 from storage.watchlist_store import TargetSpec, add_target  # noqa: E402
-from tests.telegram_dc import FakeDC, World, guards  # noqa: E402
 
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"
 PHOTO_EVERY = 10

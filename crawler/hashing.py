@@ -12,7 +12,7 @@ PDQ: decode to luminance, downscale so that the longer side is at most 512 px, t
 the image and of its 7 rotations and flips in one pass (``pdqhash.compute_dihedral``; the
 variants cost ~10 % more than the hash alone and let a bank query find a mirrored or rotated
 copy). The downscale is what makes our hashes agree with the reference implementation's within
-0-2 bits (tests/unit/test_hashing.py checks it against ../shared/golden/pdq/).
+0-2 bits (tests/unit/test_hashing.py checks it against tests/golden/pdq/).
 
 PDQ only ever looks at luminance (Y = 0.299 R + 0.587 G + 0.114 B), so the image is taken to
 8-bit luminance first: Pillow's "L" conversion uses the same weights, and a JPEG, whose Y plane is

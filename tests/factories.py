@@ -18,8 +18,8 @@ from crawler.observations import (
     SourceKey,
 )
 
-GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "pdq"
-"""Meta's PDQ reference images and hashes, beside the repository (read-only)."""
+GOLDEN = Path(__file__).resolve().parent / "golden" / "pdq"
+"""Meta's PDQ reference images and hashes (BSD; tests/golden/pdq/SOURCE.md)."""
 T0 = datetime(2024, 8, 26, 12, 0, tzinfo=UTC)
 CHANNEL = SourceKey(Platform.TELEGRAM, platform_id="1234567890", username="example_news")
 

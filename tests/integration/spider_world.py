@@ -20,9 +20,9 @@ from sqlalchemy import Engine, text
 
 from crawler.crawl import TargetResult, crawl_once
 from crawler.settings import Settings
+from sandbox.site import FixtureSite, SiteModel
 from storage import watchlist_store
 from storage.watchlist_store import TargetSpec
-from tests.fixture_site import FixtureSite, SiteModel
 
 CHILD_GUARD = Path(__file__).parent / "child_guard"
 

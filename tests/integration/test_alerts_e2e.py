@@ -15,13 +15,13 @@ from crawler.cli.main import run
 from crawler.crawl import crawl_once
 from crawler.hashing import hash_media_bytes
 from crawler.matching.pipeline import build_matchers
+from sandbox.site import FixtureSite
+from sandbox.site.model import FixtureChannel, FixturePost, SiteModel
+from sandbox.telegram_dc import FakeDC, World
 from tests.factories import GOLDEN
-from tests.fixture_site import FixtureSite
-from tests.fixture_site.model import FixtureChannel, FixturePost, SiteModel
 from tests.integration.alert_helpers import alerts, load_bank, load_rules, watch
 from tests.integration.spider_world import point_cli_at, world_factory
 from tests.integration.telegram_support import settings_for
-from tests.telegram_dc import FakeDC, World
 
 __all__ = ["world_factory"]
 

@@ -33,8 +33,8 @@ from telethon.network.connection import (
 )
 from telethon.sessions import StringSession
 
-from tests.telegram_dc import FakeDC, RealNetworkAccessError, World, guards
-from tests.telegram_dc.handshake import DH_PRIME, KeyExchange, server_rsa_key
+from sandbox.telegram_dc import FakeDC, RealNetworkAccessError, World, guards
+from sandbox.telegram_dc.handshake import DH_PRIME, KeyExchange, server_rsa_key
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 
@@ -528,7 +528,7 @@ SUBPROCESS_CLIENT = """
 import asyncio, json, os
 from telethon import TelegramClient
 from telethon.sessions import StringSession
-from tests.telegram_dc.guards import no_real_telegram
+from sandbox.telegram_dc.guards import no_real_telegram
 
 async def main():
     client = TelegramClient(StringSession(os.environ["FAKE_DC_SESSION"]), 1, "x")

@@ -13,8 +13,7 @@ import aiohttp
 import pytest
 from PIL import Image as PILImage
 
-from spiders.tme_parser import parse_channel_page
-from tests.fixture_site import (
+from sandbox.site import (
     FixtureChannel,
     FixtureSite,
     Image,
@@ -22,14 +21,15 @@ from tests.fixture_site import (
     WebPage,
     bomb_image,
     challenge,
-    golden_image,
+    image_of,
     numbered_posts,
     oversized_image,
     server_error,
     throttle,
 )
-from tests.fixture_site.model import GOLDEN_PDQ_DIR
-from tests.fixture_site.traps import trap_posts, trap_site_model
+from sandbox.site.traps import trap_posts, trap_site_model
+from spiders.tme_parser import parse_channel_page
+from tests.factories import GOLDEN
 
 NOW = datetime(2024, 4, 1, tzinfo=UTC)
 IDS = [i for i in range(1, 50) if i % 5]  # 40 posts, holes at multiples of 5
@@ -164,7 +164,7 @@ def test_images_real_oversized_bomb_lying_and_golden() -> None:
             "/img/big.png": oversized_image(2_000_000),
             "/img/bomb.png": bomb_image(),
             "/img/lies.jpg": Image(kind="png", content_type="text/html"),
-            "/img/golden.jpg": golden_image(golden),
+            "/img/golden.jpg": image_of((GOLDEN / golden).read_bytes()),
         }
     )
 
@@ -186,7 +186,7 @@ def test_images_real_oversized_bomb_lying_and_golden() -> None:
         body, content_type = await fetch("/img/lies.jpg")
         assert content_type == "text/html" and body.startswith(b"\x89PNG")
         body, _ = await fetch("/img/golden.jpg")
-        expected = (GOLDEN_PDQ_DIR / golden).read_bytes()
+        expected = (GOLDEN / golden).read_bytes()
         assert hashlib.sha256(body).digest() == hashlib.sha256(expected).digest()
 
     run(model, scenario)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.cli.main import run
-from tests.fixture_site import FixtureSite, WebPage
-from tests.fixture_site.traps import trap_site_model
+from sandbox.site import FixtureSite, WebPage
+from sandbox.site.traps import trap_site_model
 from tests.integration.spider_world import point_cli_at, world_factory
 
 __all__ = ["world_factory"]

@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from tests.fixture_site import Image, SiteModel, WebPage
+from sandbox.site import Image, SiteModel, WebPage
 from tests.integration.spider_world import SpiderWorld, world_factory
 
 __all__ = ["world_factory"]

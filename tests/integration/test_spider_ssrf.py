@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixture_site import FixtureSite, SiteModel, WebPage
+from sandbox.site import FixtureSite, SiteModel, WebPage
 from tests.integration.spider_world import world_factory
 
 __all__ = ["world_factory"]

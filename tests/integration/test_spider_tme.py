@@ -9,8 +9,7 @@ import pytest
 
 from crawler.ingest import ingest
 from crawler.observations import Counter, Platform, SourceKey
-from tests.factories import post
-from tests.fixture_site import (
+from sandbox.site import (
     FixtureChannel,
     Image,
     Photo,
@@ -21,7 +20,8 @@ from tests.fixture_site import (
     oversized_image,
     throttle,
 )
-from tests.fixture_site.traps import TRAP_CHANNEL_ID, trap_posts, trap_site_model
+from sandbox.site.traps import TRAP_CHANNEL_ID, trap_posts, trap_site_model
+from tests.factories import post
 from tests.integration.spider_world import SpiderWorld, world_factory
 
 __all__ = ["world_factory"]

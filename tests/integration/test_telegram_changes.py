@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, select
 
+from sandbox.telegram_dc import FakeDC, World
 from storage import alert_store
 from storage.models import Source, SourceSnapshot, Target
 from tests.integration.telegram_support import (
@@ -21,7 +22,6 @@ from tests.integration.telegram_support import (
     statuses,
     watch,
 )
-from tests.telegram_dc import FakeDC, World
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, update
 from telethon.sessions import StringSession
 
 from crawler.cli.main import run
+from sandbox.telegram_dc import FakeDC, World, guards
 from storage.models import TelegramAccount
 from tests.integration.telegram_support import API_HASH
-from tests.telegram_dc import FakeDC, World, guards
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 

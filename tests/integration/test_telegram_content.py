@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from telethon.tl import types
 
 from crawler.hashing import hamming_distance
+from sandbox.telegram_dc import FakeDC, World
 from storage.models import Link, Source
 from tests.factories import GOLDEN
 from tests.integration.telegram_support import (
@@ -22,7 +23,6 @@ from tests.integration.telegram_support import (
     settings_for,
     watch,
 )
-from tests.telegram_dc import FakeDC, World
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from sandbox.telegram_dc import FakeDC, World
 from storage.models import CrawlRun, TelegramAccount
 from storage.models.operations import TelegramCursor
 from tests.integration.telegram_support import (
@@ -18,7 +19,6 @@ from tests.integration.telegram_support import (
     statuses,
     watch,
 )
-from tests.telegram_dc import FakeDC, World
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 

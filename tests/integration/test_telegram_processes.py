@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from sandbox.telegram_dc import FakeDC, World
+from sandbox.telegram_dc.world import ErrorRule
 from storage.models import CrawlRun
 from tests.integration.telegram_support import (
     API_HASH,
@@ -28,15 +30,13 @@ from tests.integration.telegram_support import (
     statuses,
     watch,
 )
-from tests.telegram_dc import FakeDC, World
-from tests.telegram_dc.world import ErrorRule
 
 pytestmark = pytest.mark.usefixtures("no_real_telegram")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
-from tests.telegram_dc.guards import no_real_telegram
+from sandbox.telegram_dc.guards import no_real_telegram
 from crawler.cli.main import run
 
 with no_real_telegram():

@@ -24,13 +24,13 @@ from crawler.observations import (
     Post,
     SourceKey,
 )
+from sandbox.site import FixtureChannel, numbered_posts, render_channel_page
+from sandbox.site.render import data_view
+from sandbox.site.traps import TRAP_CHANNEL_ID, trap_channel, trap_posts
 from spiders.tme_counters import channel_id_from_data_view, parse_duration, parse_timestamp
 from spiders.tme_links import classify_link
 from spiders.tme_parser import MediaUrl, PreviewPage, parse_channel_page, parse_counter
-from tests.fixture_site import FixtureChannel, numbered_posts, render_channel_page
-from tests.fixture_site.hostile import html_fragments
-from tests.fixture_site.render import data_view
-from tests.fixture_site.traps import TRAP_CHANNEL_ID, trap_channel, trap_posts
+from tests.hostile_html import html_fragments
 
 OBSERVED = datetime(2024, 4, 1, tzinfo=UTC)
 BASE = "http://127.0.0.1:8080"

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fixture_site.model import (
+from sandbox.site.model import (
     AlbumItem,
     FixtureChannel,
     FixturePost,

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, timedelta, timezone
 from html import escape
 
-from tests.fixture_site.model import (
+from sandbox.site.model import (
     AlbumItem,
     FixtureChannel,
     FixturePost,

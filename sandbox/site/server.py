@@ -24,9 +24,9 @@ from typing import Self
 
 from aiohttp import web
 
-from tests.fixture_site.images import image_bytes
-from tests.fixture_site.model import Fault, SiteModel, WebPage
-from tests.fixture_site.pages import (
+from sandbox.site.images import image_bytes
+from sandbox.site.model import Fault, SiteModel, WebPage
+from sandbox.site.pages import (
     CHALLENGE_PAGE,
     http_date,
     render_channel_page,

@@ -2,8 +2,8 @@
 
 A collector test fills a World, serves it, and points a client at it::
 
-    from tests.telegram_dc import FakeDC, World
-    from tests.telegram_dc.fixtures import no_real_telegram  # noqa: F401  (a fixture)
+    from sandbox.telegram_dc import FakeDC, World
+    from tests.dc_fixtures import no_real_telegram  # noqa: F401  (a fixture)
 
     world = World()
     channel = world.add_channel("newsroom", "Newsroom", verified=True)

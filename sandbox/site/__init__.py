@@ -6,7 +6,7 @@ ordinary pages, images, robots.txt, redirects and faults, on 127.0.0.1 only.
 `hostile` holds Hypothesis strategies for hostile preview-flavoured HTML.
 """
 
-from tests.fixture_site.model import (
+from sandbox.site.model import (
     AlbumItem,
     Fault,
     FixtureChannel,
@@ -23,17 +23,17 @@ from tests.fixture_site.model import (
     WebPage,
     bomb_image,
     challenge,
-    golden_image,
     hashtag,
     hidden_link,
+    image_of,
     mention,
     numbered_posts,
     oversized_image,
     server_error,
     throttle,
 )
-from tests.fixture_site.pages import page_of, render_channel_page
-from tests.fixture_site.server import FixtureSite, RecordedRequest
+from sandbox.site.pages import page_of, render_channel_page
+from sandbox.site.server import FixtureSite, RecordedRequest
 
 __all__ = [
     "AlbumItem",
@@ -54,9 +54,9 @@ __all__ = [
     "WebPage",
     "bomb_image",
     "challenge",
-    "golden_image",
     "hashtag",
     "hidden_link",
+    "image_of",
     "mention",
     "numbered_posts",
     "oversized_image",

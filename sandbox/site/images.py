@@ -11,7 +11,7 @@ from functools import lru_cache
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
-from tests.fixture_site.model import Image
+from sandbox.site.model import Image
 
 _TRUE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "noise": "image/png", "bomb": "image/png"}
 
@@ -19,11 +19,10 @@ _TRUE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "noise": "image/png", "
 @lru_cache(maxsize=64)
 def image_bytes(image: Image) -> tuple[bytes, str]:
     """(body, content type the server sends) for `image`."""
-    if image.kind == "file":
-        if image.path is None:
-            raise ValueError("a file image needs a path")
-        body = image.path.read_bytes()
-        return body, image.content_type or "application/octet-stream"
+    if image.kind == "bytes":
+        if image.data is None:
+            raise ValueError("a bytes image needs its data")
+        return image.data, image.content_type or "application/octet-stream"
     if image.kind == "bomb":
         body = _bomb_png(image.width, image.height)
     elif image.kind == "noise":

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from html import escape
 
-from tests.fixture_site.model import FixtureChannel, FixturePost, WebPage
-from tests.fixture_site.render import render_message, render_text
+from sandbox.site.model import FixtureChannel, FixturePost, WebPage
+from sandbox.site.render import render_message, render_text
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
-
-GOLDEN_PDQ_DIR = Path("/work/shared/golden/pdq")
 
 
 @dataclass(frozen=True)
@@ -155,13 +152,13 @@ class FixtureChannel:
 
 @dataclass(frozen=True)
 class Image:
-    """An image the site serves, generated in memory (or read from the golden set)."""
+    """An image the site serves, generated in memory (or given as bytes)."""
 
-    kind: Literal["jpeg", "png", "noise", "bomb", "file"] = "jpeg"
+    kind: Literal["jpeg", "png", "noise", "bomb", "bytes"] = "jpeg"
     width: int = 64
     height: int = 64
     seed: int = 0
-    path: Path | None = None
+    data: bytes | None = None
     content_type: str | None = None
     """None: the true type. Set it to make the server lie about what it sends."""
 
@@ -177,9 +174,9 @@ def bomb_image() -> Image:
     return Image(kind="bomb", width=20_000, height=20_000)
 
 
-def golden_image(relative: str) -> Image:
-    """A PDQ golden image, e.g. "bridge-mods/aaa-orig.jpg", served from the shared set."""
-    return Image(kind="file", path=GOLDEN_PDQ_DIR / relative, content_type="image/jpeg")
+def image_of(data: bytes, content_type: str = "image/jpeg") -> Image:
+    """An image served exactly as `data` (a golden file a test read, a synthetic picture)."""
+    return Image(kind="bytes", data=data, content_type=content_type)
 
 
 @dataclass(frozen=True)

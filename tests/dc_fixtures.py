@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from .guards import no_real_telegram as _guard
-from .server import FakeDC
-from .world import World
+from sandbox.telegram_dc.guards import no_real_telegram as _guard
+from sandbox.telegram_dc.server import FakeDC
+from sandbox.telegram_dc.world import World
 
 
 @pytest.fixture
