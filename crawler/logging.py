@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -20,6 +21,15 @@ _SECRET_KEY = re.compile(r"api_hash|session|password|passwd|secret|token|auth_ke
 # Telethon StringSession values: a version digit then long base64url.
 _STRING_SESSION = re.compile(r"\b1[A-Za-z0-9_\-+/]{200,}={0,2}")
 _secrets: set[str] = set()
+
+
+class LogLevel(StrEnum):
+    """The levels the CLI offers: a closed set, so a typo is a usage error, not a traceback."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
 
 
 def register_secret(value: str | None) -> None:
@@ -59,7 +69,7 @@ def redact_secrets(
     return event_dict
 
 
-def configure(level: str = "info", json: bool | None = None) -> None:
+def configure(level: LogLevel = LogLevel.INFO, json: bool | None = None) -> None:
     """Configure structlog for the CLI; `json` defaults to "stderr is not a terminal"."""
     use_json = not sys.stderr.isatty() if json is None else json
     renderer: Any = (

@@ -20,7 +20,7 @@ from crawler.cli import (
 )
 from crawler.cli.context import AppContext
 from crawler.errors import UserError
-from crawler.logging import configure, redact_text
+from crawler.logging import LogLevel, configure, redact_text
 from crawler.watchlists import WatchlistFileError
 from storage.engine import DatabaseError
 
@@ -51,7 +51,9 @@ def root(
         typer.Option("--config", metavar="PATH", help="Settings file (TOML). Default: "
                      "$CHANWATCH_CONFIG, else ./chanwatch.toml when present."),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Least severe level logged.")
+    ] = LogLevel.WARNING,
 ) -> None:  # fmt: skip
     configure(log_level)
     ctx.obj = AppContext(config_path=config)

@@ -14,8 +14,10 @@ import pytest
 import structlog
 
 import crawler.logging as chanlog
+from crawler.cli.main import run
 from crawler.logging import (
     REDACTED,
+    LogLevel,
     configure,
     get_logger,
     redact_secrets,
@@ -228,9 +230,34 @@ def test_ordinary_values_render_unchanged(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_level_filter_drops_lower_levels(capsys: pytest.CaptureFixture[str]) -> None:
-    configure(level="warning", json=True)
+    configure(level=LogLevel.WARNING, json=True)
     log = get_logger("test")
     log.info("quiet")
     log.warning("loud")
     _, lines = json_lines(capsys)
     assert [line["event"] for line in lines] == ["loud"]
+
+
+# --- The CLI's --log-level ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["loud", "", "critical", "warn"])
+def test_unknown_log_level_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    # Regression: structlog's KeyError escaped as a traceback.
+    assert run(["--log-level", value, "watchlist", "list"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("chanwatch: error: ")
+    assert "--log-level" in line
+    assert "'debug', 'info', 'warning', 'error'" in line
+
+
+def test_log_level_is_case_insensitive_and_applied(capsys: pytest.CaptureFixture[str]) -> None:
+    # `watchlist --help` needs no settings or database, but the root callback runs first.
+    assert run(["--log-level", "DEBUG", "watchlist", "--help"]) == 0
+    capsys.readouterr()
+    get_logger("test").debug("shown")
+    assert "shown" in capsys.readouterr().err
