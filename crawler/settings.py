@@ -2,7 +2,12 @@
 
 The file is `--config PATH`, else `$CHANWATCH_CONFIG`, else `./chanwatch.toml` when present.
 Environment variables are `CHANWATCH_<SECTION>__<KEY>`; list values there are JSON. Unknown
-keys are errors: a typo in a safety setting must never be silently ignored.
+keys are errors: a typo in a safety setting must never be silently ignored. An empty variable is
+unset, so `${VAR:-}` in a compose file or an `.env` line without a value leaves the default.
+
+`CHANWATCH_SECRET_*` is reserved for secrets that the settings reference (`env:VAR` sessions):
+those variables are never read as settings, and a reference into the rest of the `CHANWATCH_`
+namespace is refused, so a secret's name can never collide with a setting's.
 """
 
 from __future__ import annotations
@@ -33,10 +38,29 @@ from pydantic_settings import (
 from crawler.errors import ConfigError
 
 ENV_PREFIX = "CHANWATCH_"
+SECRET_ENV_PREFIX = "CHANWATCH_SECRET_"  # noqa: S105  (a name prefix, not a secret)
 CONFIG_ENV = "CHANWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "chanwatch.toml"
 # Variables that share the prefix but are not settings keys.
 _NON_SETTING_ENV = {"CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL"}
+
+
+def _in_settings_namespace(var: str) -> bool:
+    """Whether `var` belongs to the settings' names: CHANWATCH_*, except the reserved secrets.
+
+    Case-insensitive, as pydantic-settings matches names."""
+    name = var.upper()
+    return name.startswith(ENV_PREFIX) and not name.startswith(SECRET_ENV_PREFIX)
+
+
+def _setting_env_vars() -> list[str]:
+    """The environment variables read as settings, sorted: empty ones are unset
+    (`env_ignore_empty`), and neither the reserved secrets nor CHANWATCH_CONFIG are settings."""
+    return sorted(
+        var
+        for var, value in os.environ.items()
+        if value and _in_settings_namespace(var) and var.upper() not in _NON_SETTING_ENV
+    )
 
 
 class _Section(BaseModel):
@@ -47,6 +71,20 @@ class TelegramAccount(_Section):
     name: str = Field(min_length=1, max_length=64)
     session: SecretStr
     """A StringSession value, `env:VAR` or `file:PATH`; resolved only when the account is used."""
+
+    @model_validator(mode="after")
+    def _reference_outside_settings(self) -> TelegramAccount:
+        # A CHANWATCH_ variable other than CHANWATCH_SECRET_* is read as a setting, and as an
+        # unknown one it stops every command: refuse the reference when the file is loaded.
+        raw = self.session.get_secret_value().strip()
+        var = raw[4:] if raw.startswith("env:") else ""
+        if _in_settings_namespace(var):
+            raise ValueError(
+                f"account {self.name!r}: env:{var} is in the settings namespace "
+                f"({ENV_PREFIX}*); a session variable must be named {SECRET_ENV_PREFIX}* or "
+                f"lie outside {ENV_PREFIX}*, e.g. env:{SECRET_ENV_PREFIX}{var[len(ENV_PREFIX) :]}"
+            )
+        return self
 
     def resolve_session(self) -> str:
         """The StringSession text, read from the environment or a file when referenced."""
@@ -207,6 +245,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
+        # Empty means unset, for nested `__` keys too: compose renders `${VAR:-}` as "".
+        env_ignore_empty=True,
         extra="forbid",
         frozen=True,
     )
@@ -277,14 +317,11 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
 
 
 def _env_json_error() -> str:
-    for var in sorted(os.environ):
-        name = var.upper()
-        if not name.startswith(ENV_PREFIX) or name in _NON_SETTING_ENV:
-            continue
+    for var in _setting_env_vars():
         try:
             json.loads(os.environ[var])
         except ValueError:
-            if _expects_json(name[len(ENV_PREFIX) :].lower()):
+            if _expects_json(var[len(ENV_PREFIX) :].lower()):
                 return f"environment variable {var}: not valid JSON (lists and tables are JSON)"
     return "environment: a list or table value is not valid JSON"
 
@@ -303,13 +340,14 @@ def _expects_json(path: str) -> bool:
 
 def _reject_unknown_env() -> None:
     known_sections = {name: model.annotation for name, model in Settings.model_fields.items()}
-    for var in sorted(os.environ):
-        # pydantic-settings matches names case-insensitively, so this check does too.
-        if not var.upper().startswith(ENV_PREFIX) or var.upper() in _NON_SETTING_ENV:
-            continue
+    for var in _setting_env_vars():
         section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
         if section not in known_sections:
-            raise ConfigError(f"environment variable {var}: unknown setting {section!r}")
+            # Most likely a secret named for a setting: say where secrets go.
+            raise ConfigError(
+                f"environment variable {var}: unknown setting {section!r} "
+                f"(a secret referenced as env:VAR is named {SECRET_ENV_PREFIX}*)"
+            )
         annotation = known_sections[section]
         if key and not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             raise ConfigError(f"environment variable {var}: {section!r} has no keys")
@@ -323,8 +361,11 @@ def _first_error(exc: ValidationError, path: Path | None) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown setting"
+    elif error["type"] == "value_error":
+        # Our validators' own words, without pydantic's "Value error, " in front.
+        message = str(error["ctx"]["error"])
     env_var = ENV_PREFIX + "__".join(str(part) for part in error["loc"][:2]).upper()
-    if env_var in os.environ:
+    if os.environ.get(env_var):
         origin = f" (from {env_var})"
     elif path is not None:
         origin = f" (in {path})"

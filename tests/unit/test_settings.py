@@ -165,6 +165,64 @@ def test_non_setting_chanwatch_variables_are_not_treated_as_settings(
     assert load_settings() == Settings()
 
 
+# --- Empty variables are unset ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "CHANWATCH_TELEGRAM__API_ID",
+        "CHANWATCH_TELEGRAM__API_HASH",
+        "CHANWATCH_TELEGRAM__ACCOUNTS",
+        "CHANWATCH_MEDIA__MAX_BYTES",
+        "CHANWATCH_DATABASE_URL",
+        "CHANWATCH_NET",
+        "chanwatch_media__hash_media",
+    ],
+)
+def test_an_empty_variable_is_unset(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
+    # Regression: compose renders `${CHANWATCH_TELEGRAM__API_ID:-}` as "", which failed to
+    # parse as an integer and stopped `migrate`.
+    defaults = load_settings()
+    monkeypatch.setenv(var, "")
+    assert load_settings() == defaults
+
+
+def test_an_empty_variable_leaves_the_files_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "chanwatch.toml", "[telegram]\napi_id = 12345\n")
+    monkeypatch.setenv("CHANWATCH_TELEGRAM__API_ID", "")
+    assert load_settings().telegram.api_id == 12345
+
+
+def test_an_empty_unknown_variable_is_unset_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The unknown-variable check sees the environment as the loader does.
+    defaults = load_settings()
+    monkeypatch.setenv("CHANWATCH_NETT__X", "")
+    assert load_settings() == defaults
+
+
+def test_an_empty_variable_is_not_named_as_the_origin_of_a_file_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "chanwatch.toml", "[telegram]\napi_id = 'x'\n")
+    monkeypatch.setenv("CHANWATCH_TELEGRAM__API_ID", "")
+    message = config_error()
+    assert message.startswith("setting telegram.api_id: ")
+    assert message.endswith("(in chanwatch.toml)")
+
+
+def test_an_empty_list_variable_is_not_blamed_for_another_ones_bad_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHANWATCH_MEDIA", "")  # sorts before the culprit, and is not JSON
+    monkeypatch.setenv("CHANWATCH_TELEGRAM__ACCOUNTS", "main")
+    message = config_error()
+    assert "CHANWATCH_TELEGRAM__ACCOUNTS" in message
+    assert "CHANWATCH_MEDIA" not in message
+
+
 # --- Unknown keys ------------------------------------------------------------------------------
 
 
@@ -203,6 +261,17 @@ def test_unknown_key_in_the_environment_is_a_config_error_naming_the_variable(
 ) -> None:
     monkeypatch.setenv(var, "1")
     assert var in config_error()
+
+
+def test_unknown_variable_error_says_where_referenced_secrets_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The README's old example: a session kept in CHANWATCH_SESSION_1 stopped every command.
+    monkeypatch.setenv("CHANWATCH_SESSION_1", SECRET_SESSION)
+    message = config_error()
+    assert "CHANWATCH_SESSION_1: unknown setting 'session_1'" in message
+    assert "CHANWATCH_SECRET_" in message
+    assert SECRET_SESSION not in message
 
 
 @pytest.mark.parametrize("var", ["chanwatch_nett__x", "chanwatch_foo", "Chanwatch_Databse_Url"])
@@ -443,3 +512,86 @@ def test_session_reference_is_resolved_only_on_use(
     (account,) = load_settings().telegram.accounts  # loading does not read the variable
     with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE_12345"):
         account.resolve_session()
+
+
+# --- The CHANWATCH_SECRET_ namespace -----------------------------------------------------------
+
+
+def test_no_setting_can_be_named_into_the_reserved_secret_prefix() -> None:
+    # CHANWATCH_SECRET_* is skipped by the unknown-variable check: a section or top-level key
+    # called secret* would be set from there unchecked.
+    assert not [name for name in Settings.model_fields if name.startswith("secret")]
+
+
+@pytest.mark.parametrize(
+    "var",
+    [
+        "CHANWATCH_SECRET_SESSION_1",
+        "chanwatch_secret_session_1",
+        "CHANWATCH_SECRET_TELEGRAM__API_ID",  # shaped like a setting, still never read as one
+    ],
+)
+def test_reserved_secret_variables_are_never_read_as_settings(
+    monkeypatch: pytest.MonkeyPatch, var: str
+) -> None:
+    defaults = load_settings()
+    monkeypatch.setenv(var, "12345")
+    assert load_settings() == defaults
+
+
+@pytest.mark.parametrize("var", ["CHANWATCH_SECRET_SESSION_1", "COLLECTOR_1_SESSION"])
+def test_a_session_referenced_in_the_secret_prefix_or_outside_the_namespace_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, var: str
+) -> None:
+    write(
+        tmp_path / "chanwatch.toml",
+        f'[telegram]\naccounts = [{{ name = "collector-1", session = "env:{var}" }}]\n',
+    )
+    monkeypatch.setenv(var, SECRET_SESSION)
+    (account,) = load_settings().telegram.accounts
+    assert account.resolve_session() == SECRET_SESSION
+
+
+@pytest.mark.parametrize(
+    ("var", "suggested"),
+    [
+        ("CHANWATCH_SESSION_1", "CHANWATCH_SECRET_SESSION_1"),
+        ("chanwatch_session_1", "CHANWATCH_SECRET_session_1"),
+        ("CHANWATCH_TELEGRAM__API_HASH", "CHANWATCH_SECRET_TELEGRAM__API_HASH"),
+        ("CHANWATCH_CONFIG", "CHANWATCH_SECRET_CONFIG"),
+    ],
+)
+def test_a_session_referenced_in_the_settings_namespace_is_refused_at_load(
+    tmp_path: Path, var: str, suggested: str
+) -> None:
+    # Refused whether or not the variable is set: set, it would be read as an unknown setting.
+    write(
+        tmp_path / "chanwatch.toml",
+        f'[telegram]\naccounts = [{{ name = "collector-1", session = " env:{var}" }}]\n',
+    )
+    message = config_error()
+    assert message.startswith("setting telegram.accounts.0: account 'collector-1': ")
+    assert f"env:{var} is in the settings namespace" in message
+    assert "CHANWATCH_SECRET_*" in message
+    assert f"env:{suggested}" in message
+    assert message.endswith("(in chanwatch.toml)")
+
+
+def test_a_refused_reference_from_the_environment_names_the_variable_holding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "CHANWATCH_TELEGRAM__ACCOUNTS", '[{"name": "c2", "session": "env:CHANWATCH_S2"}]'
+    )
+    message = config_error()
+    assert "account 'c2': env:CHANWATCH_S2 is in the settings namespace" in message
+    assert message.endswith("(from CHANWATCH_TELEGRAM__ACCOUNTS)")
+
+
+def test_a_literal_session_is_not_mistaken_for_a_reference(tmp_path: Path) -> None:
+    write(
+        tmp_path / "chanwatch.toml",
+        '[telegram]\naccounts = [{ name = "c", session = "CHANWATCH_LOOKALIKE" }]\n',
+    )
+    (account,) = load_settings().telegram.accounts
+    assert account.resolve_session() == "CHANWATCH_LOOKALIKE"
