@@ -41,8 +41,9 @@ ENV_PREFIX = "CHANWATCH_"
 SECRET_ENV_PREFIX = "CHANWATCH_SECRET_"  # noqa: S105  (a name prefix, not a secret)
 CONFIG_ENV = "CHANWATCH_CONFIG"
 DEFAULT_CONFIG_FILE = "chanwatch.toml"
-# Variables that share the prefix but are not settings keys.
-_NON_SETTING_ENV = {"CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL"}
+# Variables that share the prefix but are not settings keys. CHANWATCH_DB_PASSWORD feeds
+# docker-compose.yml's interpolation; users export it in the shell they run chanwatch from too.
+_NON_SETTING_ENV = {"CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL", "CHANWATCH_DB_PASSWORD"}
 
 
 def _in_settings_namespace(var: str) -> bool:

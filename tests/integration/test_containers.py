@@ -1,17 +1,64 @@
 """No Docker engine runs here, so check what can be checked: the files parse, every command
-they name exists in the CLI, and every path the image copies is in the repository."""
+they name exists in the CLI, every path the image copies is in the repository, and the
+environment compose renders for a fresh checkout is one chanwatch runs with."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import pytest
 import typer
 import yaml
 
 from crawler.cli.main import app
+from crawler.settings import load_settings
+from tests.integration.cli_runner import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
+# ${VAR}, ${VAR:-default}, ${VAR:?message}: the subset of compose interpolation the file uses.
+_INTERPOLATION = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\?)(?P<arg>[^$}]*))?\}"
+)
+
+
+class MissingVariable(Exception):
+    """A `${VAR:?message}` whose variable is unset or empty: compose refuses to start."""
+
+
+def _interpolate(text: str, env: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        value = env.get(match["name"], "")
+        if match["op"] == ":-":
+            return value or match["arg"]
+        if match["op"] == ":?" and not value:
+            raise MissingVariable(f"{match['name']}: {match['arg']}")
+        return value
+
+    # Anything else with a `$` ($VAR, $$, ${VAR-x}, nesting) would be rendered wrong here: the
+    # test must learn the new syntax before the file may use it.
+    assert "$" not in _INTERPOLATION.sub("", text), f"unsupported interpolation in {text!r}"
+    return _INTERPOLATION.sub(one, text)
+
+
+def _render(node: Any, env: Mapping[str, str]) -> Any:
+    """The compose file as `docker compose` sees it with `env` as the host's environment."""
+    if isinstance(node, str):
+        return _interpolate(node, env)
+    if isinstance(node, dict):
+        return {key: _render(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_render(value, env) for value in node]
+    return node
+
+
+def _compose(env: Mapping[str, str]) -> dict[str, Any]:
+    # safe_load resolves the file's anchors (&app-env / *app-env) as compose does.
+    raw = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return _render(raw, env)
 
 
 def _cli_has(command: list[str]) -> bool:
@@ -61,3 +108,39 @@ def test_dockerfile_copies_existing_paths_and_runs_chanwatch() -> None:
     assert all((ROOT / src).exists() for src in sources), sources
     assert re.search(r'ENTRYPOINT \["chanwatch"\]', dockerfile)
     assert "build-essential" in dockerfile  # pdqhash compiles C++ at install time
+
+
+def test_compose_refuses_to_start_without_the_database_password() -> None:
+    with pytest.raises(MissingVariable, match="CHANWATCH_DB_PASSWORD"):
+        _compose({})
+    with pytest.raises(MissingVariable, match="CHANWATCH_DB_PASSWORD"):
+        _compose({"CHANWATCH_DB_PASSWORD": ""})
+
+
+def test_a_fresh_compose_up_migrates_then_crawls_with_only_the_database_password_set(
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: unset Telegram variables rendered as "" and `migrate` failed validation.
+    services = _compose({"CHANWATCH_DB_PASSWORD": "s3cret"})["services"]
+    for name in ("migrate", "crawler"):  # the order depends_on imposes
+        environment = services[name]["environment"]
+        assert all(isinstance(value, str) for value in environment.values()), name
+        # The settings namespace of this process becomes exactly the container's environment.
+        for var in [v for v in os.environ if v.upper().startswith("CHANWATCH_")]:
+            monkeypatch.delenv(var)
+        for var, value in environment.items():
+            monkeypatch.setenv(var, value)
+
+        settings = load_settings()
+        assert settings.database_url == (
+            "postgresql+psycopg://chanwatch:s3cret@postgres:5432/chanwatch"
+        )
+        assert settings.telegram.api_id is None
+        assert settings.telegram.api_hash is None
+        assert settings.telegram.accounts == ()
+
+        # No "postgres" host here: the test database stands in for the compose one.
+        monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
+        result = cli(*services[name]["command"])
+        assert (result.code, result.err) == (0, ""), name
+    assert "0 target(s)" in result.out

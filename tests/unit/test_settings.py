@@ -156,7 +156,9 @@ def test_invalid_json_error_does_not_echo_the_value(monkeypatch: pytest.MonkeyPa
     assert SECRET_SESSION not in message
 
 
-@pytest.mark.parametrize("var", ["CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL"])
+@pytest.mark.parametrize(
+    "var", ["CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL", "CHANWATCH_DB_PASSWORD"]
+)
 def test_non_setting_chanwatch_variables_are_not_treated_as_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, var: str
 ) -> None:
