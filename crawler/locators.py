@@ -71,6 +71,12 @@ def normalize(
     if not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
         raise LocatorError("locator contains unprintable characters")
     if wanted is TargetKind.WEB_PAGE:
+        if _channel_spelling(text):
+            # "https://@name" would otherwise be refused as a URL with credentials in it.
+            raise LocatorError(
+                f"a web_page target needs an http(s) URL, not {text!r}; for a Telegram channel "
+                "use kind telegram (the API) or tme_preview (the public web preview)"
+            )
         return Locator(TargetKind.WEB_PAGE, normalize_url(text, allow))
     telegram = _telegram_locator(text)
     if telegram is None:
@@ -108,6 +114,15 @@ def _invite(hash_: str) -> Locator:
     if not _INVITE_HASH_RE.fullmatch(hash_):
         raise LocatorError(f"invalid invite link hash {hash_!r}")
     return Locator(TargetKind.TELEGRAM_INVITE, f"https://t.me/+{hash_}")
+
+
+def _channel_spelling(text: str) -> bool:
+    """`@name`, `tg://…` or a bare username: Telegram spellings that are no URL of any kind.
+
+    (`t.me/name` is left alone: as a web page it is the https URL it spells.)"""
+    return (
+        text.startswith("@") or text.lower().startswith("tg:") or bool(USERNAME_RE.fullmatch(text))
+    )
 
 
 def _telegram_locator(text: str) -> Locator | None:

@@ -78,6 +78,19 @@ def test_explicit_web_page_kind_keeps_a_tme_url_as_a_web_page() -> None:
     assert normalize("https://t.me/s/durov_news", WEB) == Locator(WEB, "https://t.me/s/durov_news")
 
 
+@pytest.mark.parametrize(
+    "raw", ["@durov_news", "durov_news", "tg://resolve?domain=durov_news", "@ab"]
+)
+def test_web_page_kind_refuses_a_channel_name_saying_which_kinds_fit(raw: str) -> None:
+    # Regression: "@name" became "https://@name" and was refused as a URL with credentials.
+    with pytest.raises(LocatorError) as caught:
+        normalize(raw, WEB)
+    message = str(caught.value)
+    assert message.startswith(f"a web_page target needs an http(s) URL, not {raw!r}")
+    assert "kind telegram" in message and "tme_preview" in message
+    assert "credentials" not in message
+
+
 def test_telegram_kind_refuses_a_web_url() -> None:
     with pytest.raises(LocatorError, match="not a Telegram channel"):
         normalize("https://example.com/page", TG)
