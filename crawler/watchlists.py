@@ -13,7 +13,7 @@ The format (see config/watchlists/example.yaml) is re-importable from `watchlist
             note: …
             priority: 0
             enabled: true
-            options: {}             # collector settings, read by later collectors
+            options: {}             # per kind; see TARGET_OPTIONS
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from crawler.errors import UserError
-from crawler.locators import normalize
+from crawler.locators import TargetKind, normalize
 from storage.watchlist_store import TargetRow, TargetSpec
 
 DEFAULT_LIST = "default"
@@ -35,6 +35,17 @@ _INTERVAL = re.compile(r"(\d+)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _TARGET_KEYS = {"locator", "kind", "interval", "tags", "note", "priority", "enabled", "options"}
 _LIST_KEYS = {"name", "description", "targets"}
+# What each kind's collector reads from `options` (web pages: spiders/page_extract.py, and the
+# page_change matcher for alert_on_change). Anything else would be silently ignored by the
+# crawl, so it is refused when the target is added.
+TARGET_OPTIONS: dict[TargetKind, frozenset[str]] = {
+    TargetKind.WEB_PAGE: frozenset({"selector", "xpath", "ignore", "alert_on_change"}),
+    TargetKind.TELEGRAM: frozenset(),
+    TargetKind.TME_PREVIEW: frozenset(),
+    TargetKind.TELEGRAM_INVITE: frozenset(),
+}
+# The namespaces parsel gives every XPath the page-watch spider evaluates.
+_XPATH_NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
 
 
 class WatchlistFileError(UserError):
@@ -68,6 +79,13 @@ def format_interval(seconds: int) -> str:
     return f"{seconds}s"
 
 
+def checked_list_name(name: str) -> str:
+    """A watchlist name as given; an empty or blank one would be a list nobody can name."""
+    if not name.strip():
+        raise UserError("a watchlist name cannot be empty or only spaces")
+    return name
+
+
 def target_spec(
     locator: str,
     *,
@@ -83,16 +101,82 @@ def target_spec(
     """Validate and normalize one target; raises UserError with one clear message."""
     normalized = normalize(locator, kind, allow_private)
     clean_tags = tuple(sorted({str(tag).strip() for tag in tags if str(tag).strip()}))
+    clean_options = dict(options or {})
+    check_options(normalized.kind, clean_options)
     return TargetSpec(
         kind=normalized.kind.value,
         locator=normalized.value,
         interval_s=DEFAULT_INTERVAL_S if interval is None else parse_interval(interval),
         tags=clean_tags,
         note=note,
-        options=dict(options or {}),
+        options=clean_options,
         priority=priority,
         enabled=enabled,
     )
+
+
+def check_options(kind: TargetKind, options: dict[str, Any]) -> None:
+    """Refuse options `kind` does not read, and selectors the page-watch spider cannot parse."""
+    allowed = TARGET_OPTIONS[kind]
+    for key in sorted(options, key=str):
+        if key in allowed:
+            continue
+        takes = [str(k) for k, keys in TARGET_OPTIONS.items() if key in keys]
+        if takes:
+            raise UserError(
+                f"option {key!r} does not apply to {kind} targets, only to "
+                f"{' and '.join(takes)} targets"
+            )
+        known = ", ".join(sorted(allowed)) or "none"
+        raise UserError(f"unknown option {key!r} for {kind} targets (options they take: {known})")
+    if "selector" in options and "xpath" in options:
+        # The spider would silently use the selector and ignore the XPath.
+        raise UserError("options 'selector' and 'xpath' both name the part to watch: give one")
+    if "selector" in options:
+        _check_css("selector", options["selector"])
+    if "xpath" in options:
+        _check_xpath(options["xpath"])
+    ignore = options.get("ignore", [])
+    if not isinstance(ignore, str | list):
+        raise UserError("option 'ignore' must be a CSS selector or a list of them")
+    for css in [ignore] if isinstance(ignore, str) else ignore:
+        _check_css("ignore", css)
+    if not isinstance(options.get("alert_on_change", False), bool):
+        raise UserError("option 'alert_on_change' must be true or false")
+
+
+def _check_css(option: str, css: Any) -> None:
+    # cssselect is the parser under parsel's, so under the spider's. Imported here rather than
+    # at module level: only commands that validate page options pay for it.
+    from cssselect import HTMLTranslator, SelectorError, parse
+    from lxml import etree
+
+    if not isinstance(css, str):
+        raise UserError(f"option {option!r} must be a CSS selector string, not {css!r}")
+    try:
+        selectors = parse(css)
+        pseudo = any(selector.pseudo_element for selector in selectors)
+        if not pseudo:
+            # The spider compiles the translated XPath too, which refuses characters XML forbids.
+            etree.XPath(HTMLTranslator().css_to_xpath(css))
+    except (SelectorError, etree.XPathError, ValueError) as exc:
+        raise UserError(f"option {option!r}: invalid CSS selector {css!r} ({exc})") from None
+    if pseudo:
+        # parsel accepts ::text and ::attr(), but they select no element: nothing to watch.
+        raise UserError(
+            f"option {option!r}: {css!r} has a pseudo-element, which selects no element"
+        )
+
+
+def _check_xpath(xpath: Any) -> None:
+    from lxml import etree
+
+    if not isinstance(xpath, str):
+        raise UserError(f"option 'xpath' must be an XPath string, not {xpath!r}")
+    try:
+        etree.XPath(xpath, namespaces=_XPATH_NAMESPACES)
+    except (etree.XPathError, ValueError) as exc:
+        raise UserError(f"option 'xpath': invalid XPath {xpath!r} ({exc})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +215,11 @@ def parse_watchlist_yaml(text: str, allow_private: tuple[str, ...] = ()) -> list
         unknown = set(data) - _LIST_KEYS
         if unknown:
             problems.append(f"line {line}: unknown watchlist keys {sorted(unknown)}")
+            continue
+        try:
+            checked_list_name(data["name"])
+        except UserError as exc:
+            problems.append(f"line {line}: {exc}")
             continue
         targets = _mapping_value(list_node, "targets")
         target_nodes = targets.value if isinstance(targets, yaml.SequenceNode) else []
