@@ -5,18 +5,35 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
+import unicodedata
 from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len
 
-from crawler.cli.output import print_csv, print_table, spreadsheet_safe, terminal_safe
+from crawler.cli.output import (
+    PIPE_WIDTH,
+    print_csv,
+    print_table,
+    spreadsheet_safe,
+    table_width,
+    terminal_safe,
+    utc_time,
+)
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 C0 = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 C1 = "".join(chr(c) for c in range(0x7F, 0xA0))
 DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\t\n\r\u2028\u2029]")
+# What a terminal would obey in a `cat` of a CSV file: everything above but TAB and LF.
+CSV_DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\r]")
+# Format characters that render as something (number signs spanning digits, hieroglyph layout).
+VISIBLE_FORMAT = {0x600, 0x601, 0x602, 0x603, 0x604, 0x605, 0x6DD, 0x70F, 0x890, 0x891, 0x8E2,
+                  0x110BD, 0x110CD, *range(0x13430, 0x13440)}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +55,46 @@ def test_control_characters_are_neutralized(char: str) -> None:
 @pytest.mark.parametrize("char", list(BIDI), ids=lambda c: f"U+{ord(c):04X}")
 def test_bidi_controls_are_neutralized(char: str) -> None:
     assert terminal_safe(f"abc{char}def") == "abc\ufffddef"
+
+
+@pytest.mark.parametrize(
+    ("char", "marker"),
+    [
+        ("\u200b", "⟨ZWSP⟩"),
+        ("\u200c", "⟨ZWNJ⟩"),
+        ("\u200d", "⟨ZWJ⟩"),
+        ("\u2060", "⟨WJ⟩"),
+        ("\ufeff", "⟨BOM⟩"),
+        ("\u00ad", "⟨SHY⟩"),
+        ("\u3164", "⟨HF⟩"),
+        ("\u115f", "⟨HF⟩"),
+        ("\u1160", "⟨HF⟩"),
+        ("\uffa0", "⟨HF⟩"),
+        ("\u2800", "⟨BLANK⟩"),
+        ("\U000e0041", "⟨U+E0041⟩"),
+    ],
+    ids=lambda c: f"U+{ord(c):04X}" if len(c) == 1 else c,
+)
+def test_invisible_characters_are_shown_by_name(char: str, marker: str) -> None:
+    assert terminal_safe(f"겹{char}지인방") == f"겹{marker}지인방"
+
+
+def test_a_word_padded_with_several_invisibles_shows_each() -> None:
+    assert terminal_safe("지\u200b\u200b인\u3164능욕") == "지⟨ZWSP⟩⟨ZWSP⟩인⟨HF⟩능욕"
+
+
+def test_a_joiner_inside_an_emoji_sequence_is_kept() -> None:
+    assert (
+        terminal_safe("👮\u200d♀\ufe0f 👨\u200d👩\u200d👧") == "👮\u200d♀\ufe0f 👨\u200d👩\u200d👧"
+    )
+    assert terminal_safe("\u200d👩 👩\u200d") == "⟨ZWJ⟩👩 👩⟨ZWJ⟩"
+
+
+def test_every_invisible_format_character_is_replaced_or_named() -> None:
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if unicodedata.category(char) == "Cf" and code not in VISIBLE_FORMAT:
+            assert char not in terminal_safe(f"a{char}b"), f"U+{code:04X}"
 
 
 def test_right_to_left_override_cannot_reorder_a_file_name() -> None:
@@ -97,6 +154,29 @@ def test_width_truncates_with_an_ellipsis() -> None:
 
 def test_width_applies_after_neutralizing() -> None:
     assert terminal_safe("a\nb\nc\nd", width=4) == "a b…"
+    assert terminal_safe("a\u200bbcdef", width=6) == "a⟨ZWS…"
+
+
+# --- utc_time -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("2024-08-27T13:05:09.123456Z", "2024-08-27 13:05:09"),
+        ("2024-08-27T13:05:09+00:00", "2024-08-27 13:05:09"),
+        ("2024-08-27T15:05:09+02:00", "2024-08-27 13:05:09"),
+        (datetime(2024, 8, 27, 13, 5, 9, 999, tzinfo=UTC), "2024-08-27 13:05:09"),
+        (
+            datetime(2024, 8, 27, 22, 5, 9, tzinfo=timezone(timedelta(hours=9))),
+            "2024-08-27 13:05:09",
+        ),
+        (None, "-"),
+        ("not a time", "not a time"),
+    ],
+)
+def test_times_are_shown_to_the_second_in_utc_without_an_offset(value: object, shown: str) -> None:
+    assert utc_time(value) == shown  # type: ignore[arg-type]
 
 
 @settings(max_examples=300, deadline=None)
@@ -117,17 +197,65 @@ def test_terminal_safe_output_never_holds_a_control_bidi_or_line_break(text: str
         "-2+3",
         "@SUM(A1:A2)",
         "\t=1",
-        "\r=1",
+        "\tplain",
         "=cmd|' /C calc'!A0",
+        " =1",
+        "  +1",
+        "\n=1",
+        "\u00a0=1",
+        "\u3000=1",
+        "\ufeff=1",
+        "\u200b=1",
+        "\u200c\u200d\u2060@x",
+        "\u00ad-1",
+        "\u3164=1",
+        "\ufeff \u200b\u00a0=1",
+        "＝1+1",
+        "＋1",
+        "－1",
+        "＠SUM(A1)",
+        "\u200b＝1",
+        "﹦1",
     ],
 )
 def test_formula_like_cells_get_a_leading_apostrophe(cell: str) -> None:
     assert spreadsheet_safe(cell) == "'" + cell
 
 
-@pytest.mark.parametrize("cell", ["plain", "1+1", "a=b", " =1", "'quoted", "", "€5", "#tag"])
+def test_a_leading_carriage_return_is_guarded_and_becomes_a_line_feed() -> None:
+    assert spreadsheet_safe("\r=1") == "'\n=1"
+    assert spreadsheet_safe("\r\n=1") == "'\n=1"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["plain", "1+1", "a=b", "'quoted", "", "€5", "#tag", "example_news", "지인능욕 =1", " x=1"],
+)
 def test_other_cells_are_unchanged(cell: str) -> None:
     assert spreadsheet_safe(cell) == cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("a\x1b[2Jb", "a\ufffd[2Jb"),
+        ("x\x1b]0;pwned\x07y", "x\ufffd]0;pwned\ufffdy"),
+        ("x\x9b31my", "x\ufffd31my"),
+        ("x\x7fy", "x\ufffdy"),
+        ("invoice\u202efdp.exe", "invoice\ufffdfdp.exe"),
+        ("a\u2066b\u200fc\u061cd", "a\ufffdb\ufffdc\ufffdd"),
+        ("over\rwrite", "over\nwrite"),
+        ("a\tb\nc", "a\tb\nc"),
+        ("겹\u200b지인방", "겹\u200b지인방"),
+    ],
+)
+def test_csv_cells_cannot_drive_a_terminal(cell: str, safe: str) -> None:
+    assert spreadsheet_safe(cell) == safe
+
+
+def test_a_control_character_before_a_formula_is_replaced_and_guarded() -> None:
+    assert spreadsheet_safe("\u202e=1") == "\ufffd=1"  # starts with a visible character now
+    assert spreadsheet_safe("\x0b=1") == "\ufffd=1"
 
 
 def test_negative_numbers_and_none_are_made_safe_strings() -> None:
@@ -136,12 +264,27 @@ def test_negative_numbers_and_none_are_made_safe_strings() -> None:
     assert spreadsheet_safe(None) == ""
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text())
+def _first_visible(text: str) -> str:
+    for char in text:
+        if not (char.isspace() or unicodedata.category(char) == "Cf"
+                or char in "\u3164\u115f\u1160\uffa0\u2800\u034f"):  # fmt: skip
+            return unicodedata.normalize("NFKC", char)[:1]
+    return ""
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("=+-@＝＋－＠﹦ \t\r\n\u00a0\ufeff\u200b\u3164\x1bab1"))
+    | st.text()
+)
 def test_spreadsheet_safe_cells_never_start_a_formula(text: str) -> None:
     safe = spreadsheet_safe(text)
-    assert not safe.startswith(("=", "+", "-", "@", "\t", "\r"))
-    assert safe in (text, "'" + text)
+    assert CSV_DANGEROUS.search(safe) is None
+    if not safe.startswith("'"):
+        assert not safe.startswith(("\t", "\n"))
+        assert _first_visible(safe) not in ("=", "+", "-", "@")
+    cleaned = re.sub(CSV_DANGEROUS, "\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+    assert safe in (cleaned, "'" + cleaned)
 
 
 # --- print_table ---------------------------------------------------------------------------
@@ -175,6 +318,39 @@ def test_table_renders_every_row_and_column(capsys: pytest.CaptureFixture[str]) 
         assert value in out
 
 
+def test_table_shows_invisible_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    print_table(["source", "text"], [["@room", "겹\u200b지인방 \u3164"]])
+    out = capsys.readouterr().out
+    assert "겹⟨ZWSP⟩지인방 ⟨HF⟩" in out
+    assert "\u200b" not in out and "\u3164" not in out
+
+
+def test_table_width_is_columns_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert table_width() == 80
+
+
+def test_table_width_off_a_terminal_without_columns_is_wide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "zero")
+    assert table_width() == PIPE_WIDTH  # stdout is captured here: not a terminal
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_an_80_column_table_cuts_long_cells_with_an_ellipsis_instead_of_folding(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, compact: bool
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [[7, "2024-08-27 13:05:09", "지인능욕 " * 20, "x" * 90], [8, "-", "short", "y"]]
+    print_table(["id", "when", "text", "other"], rows, flexible=("text", "other"), compact=compact)
+    lines = capsys.readouterr().out.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines)
+    (first,) = [line for line in lines if "2024-08-27 13:05:09" in line]  # the row is one line
+    assert "…" in first and "x" * 90 not in first
+    assert sum("short" in line for line in lines) == 1
+
+
 def test_table_truncates_long_cells_to_120_characters(capsys: pytest.CaptureFixture[str]) -> None:
     print_table(["text"], [["y" * 500]])
     out = capsys.readouterr().out
@@ -206,7 +382,13 @@ def test_csv_round_trips_commas_quotes_and_newlines(capsys: pytest.CaptureFixtur
     text = 'one, "two"\nthree\r\nfour'
     print_csv(["text", "none"], [[text, None]])
     rows = _read_csv(capsys.readouterr().out)
-    assert rows[1] == [text, ""]
+    assert rows[1] == ['one, "two"\nthree\nfour', ""]
+
+
+def test_a_cat_of_the_csv_holds_no_terminal_control(capsys: pytest.CaptureFixture[str]) -> None:
+    print_csv(["text"], [["\x1b]0;pwned\x07\x1b[2J\u202eevil\rhidden\x9b"]])
+    out = capsys.readouterr().out
+    assert CSV_DANGEROUS.search(out.replace("\r\n", "\n")) is None
 
 
 @settings(max_examples=200, deadline=None)
