@@ -143,4 +143,3 @@ def test_a_fresh_compose_up_migrates_then_crawls_with_only_the_database_password
         monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
         result = cli(*services[name]["command"])
         assert (result.code, result.err) == (0, ""), name
-    assert "0 target(s)" in result.out
