@@ -16,7 +16,7 @@ from crawler.errors import UserError
 from crawler.matching.banks import import_bank, parse_bank_file
 from storage import bank_store
 
-app = typer.Typer(help="Import, list and disable hash banks.", no_args_is_help=True)
+app = typer.Typer(help="Import, list, enable and disable hash banks.", no_args_is_help=True)
 
 
 class Severity(StrEnum):
@@ -73,10 +73,20 @@ def list_banks(
     )  # fmt: skip
 
 
+@app.command("enable")
+def enable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """Match a disabled bank's entries again."""
+    _set_enabled(ctx, name, True)
+
+
 @app.command("disable")
 def disable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Stop matching a bank's entries (they are kept; `banks import` re-enables nothing)."""
+    _set_enabled(ctx, name, False)
+
+
+def _set_enabled(ctx: typer.Context, name: str, enabled: bool) -> None:
     with app_context(ctx).engine().begin() as conn:
-        if not bank_store.set_bank_enabled(conn, name, False):
+        if not bank_store.set_bank_enabled(conn, name, enabled):
             raise UserError(f"no bank named {name!r}")
-    typer.echo(f"bank {name} disabled")
+    typer.echo(f"bank {name} {'enabled' if enabled else 'disabled'}")
