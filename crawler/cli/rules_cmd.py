@@ -85,6 +85,12 @@ def test_text(
     else:
         with app_context(ctx).engine().connect() as conn:
             rules = [rule_from_row(row) for row in bank_store.load_rules(conn)]
+    if not rules:
+        # An empty result would read as "the text is clean": say that no rule looked at it.
+        if file is not None:
+            typer.echo(f"no rules in {file}", err=True)
+        else:
+            typer.echo("no rules loaded: import some with `chanwatch rules import FILE`", err=True)
     hits = compile_rules(rules).scan(text) if rules else []
     records = [
         {key: str(value) if key in ("form", "severity") else value
