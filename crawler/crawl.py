@@ -136,9 +136,14 @@ async def crawl_once(
     locator: str | None = None,
     matchers: Sequence[Matcher] = (),
     progress: Callable[[TargetRow], None] | None = None,
+    now: datetime | None = None,
 ) -> list[TargetResult]:
-    """Run every due, enabled target once (or the one `locator` names, due or not)."""
-    now = datetime.now(UTC)
+    """Run every due, enabled target once (or the one `locator` names, due or not).
+
+    `now` decides which targets are due (default: the clock); a simulation such as
+    `chanwatch demo` passes its own time.
+    """
+    now = now or datetime.now(UTC)
     kinds = [kind.value for kind in CRAWLABLE_KINDS]
     with engine.connect() as conn:
         targets = watchlist_store.list_targets(

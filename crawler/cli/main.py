@@ -13,6 +13,7 @@ from crawler.cli import (
     banks_cmd,
     crawl_cmd,
     db_cmd,
+    demo_cmd,
     items_cmd,
     rules_cmd,
     telegram_cmd,
@@ -41,6 +42,7 @@ app.add_typer(telegram_cmd.app, name="telegram")
 app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)
 app.command("crawl")(crawl_cmd.crawl)
+app.command("demo")(demo_cmd.demo)
 
 
 @app.callback()
