@@ -1,4 +1,4 @@
-# chanwatch: one image, its role chosen by the command (migrate, crawl, later scheduler/web).
+# chanwatch: one image, its role chosen by the command (migrate, crawl, demo; later worker/web).
 FROM python:3.11-slim-bookworm AS build
 # pdqhash compiles Meta's C++ PDQ sources when it installs, so the build stage needs a compiler.
 RUN apt-get update \
@@ -9,6 +9,7 @@ COPY pyproject.toml README.md ./
 COPY crawler ./crawler
 COPY spiders ./spiders
 COPY storage ./storage
+COPY sandbox ./sandbox
 RUN python -m venv /opt/chanwatch \
     && /opt/chanwatch/bin/pip install --no-cache-dir --upgrade pip \
     && /opt/chanwatch/bin/pip install --no-cache-dir .
@@ -17,6 +18,8 @@ FROM python:3.11-slim-bookworm
 RUN useradd --system --create-home --home-dir /home/chanwatch chanwatch
 COPY --from=build /opt/chanwatch /opt/chanwatch
 COPY config /app/config
+# The working folder is the user's: `chanwatch demo` writes its database and settings there.
+RUN chown chanwatch:chanwatch /app
 ENV PATH=/opt/chanwatch/bin:$PATH \
     PYTHONUNBUFFERED=1
 WORKDIR /app
