@@ -146,8 +146,9 @@ async def crawl_once(
     now = now or datetime.now(UTC)
     kinds = [kind.value for kind in CRAWLABLE_KINDS]
     with engine.connect() as conn:
+        # A disabled target is never crawled, not even when `locator` names it.
         targets = watchlist_store.list_targets(
-            conn, locator=locator, kinds=kinds, due_at=None if locator else now
+            conn, locator=locator, kinds=kinds, due_at=None if locator else now, enabled_only=True
         )
     results = []
     for target in targets:

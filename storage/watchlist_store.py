@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 
 from storage.models import Target, Watchlist
 
@@ -111,9 +111,7 @@ def add_target(
     return True
 
 
-def remove_targets(
-    conn: Connection, locator: str, *, list_name: str | None = None, kind: str | None = None
-) -> int:
+def _targets_named(locator: str, list_name: str | None, kind: str | None) -> ColumnElement[bool]:
     conditions = [_targets.c.locator == locator]
     if kind is not None:
         conditions.append(_targets.c.kind == kind)
@@ -121,7 +119,26 @@ def remove_targets(
         conditions.append(
             _targets.c.watchlist_id.in_(select(_lists.c.id).where(_lists.c.name == list_name))
         )
-    return conn.execute(delete(_targets).where(and_(*conditions))).rowcount
+    return and_(*conditions)
+
+
+def remove_targets(
+    conn: Connection, locator: str, *, list_name: str | None = None, kind: str | None = None
+) -> int:
+    return conn.execute(delete(_targets).where(_targets_named(locator, list_name, kind))).rowcount
+
+
+def set_targets_enabled(
+    conn: Connection,
+    locator: str,
+    enabled: bool,
+    *,
+    list_name: str | None = None,
+    kind: str | None = None,
+) -> int:
+    """Enable or disable the targets `locator` names; how many there are (changed or not)."""
+    where = _targets_named(locator, list_name, kind)
+    return conn.execute(update(_targets).where(where).values(enabled=enabled)).rowcount
 
 
 def list_targets(
@@ -131,8 +148,10 @@ def list_targets(
     locator: str | None = None,
     kinds: Sequence[str] | None = None,
     due_at: datetime | None = None,
+    enabled_only: bool = False,
 ) -> list[TargetRow]:
-    """Targets, by list then locator; `due_at` keeps enabled targets due at that time."""
+    """Targets, by list then locator; `due_at` keeps enabled targets due at that time,
+    `enabled_only` enabled targets whether due or not."""
     columns = [_targets.c[name] for name in _ROW_COLUMNS]
     query = select(_targets.c.id, _lists.c.name, *columns).join(
         _lists, _lists.c.id == _targets.c.watchlist_id
@@ -143,11 +162,10 @@ def list_targets(
         query = query.where(_targets.c.locator == locator)
     if kinds is not None:
         query = query.where(_targets.c.kind.in_(list(kinds)))
+    if enabled_only or due_at is not None:
+        query = query.where(_targets.c.enabled)
     if due_at is not None:
-        query = query.where(
-            _targets.c.enabled,
-            or_(_targets.c.next_due_at.is_(None), _targets.c.next_due_at <= due_at),
-        )
+        query = query.where(or_(_targets.c.next_due_at.is_(None), _targets.c.next_due_at <= due_at))
     query = query.order_by(
         _lists.c.name, _targets.c.priority.desc(), _targets.c.locator, _targets.c.kind
     )

@@ -13,6 +13,7 @@ from crawler.cli.output import print_table
 from crawler.crawl import crawl_once, default_matchers
 from crawler.errors import UserError
 from crawler.locators import normalize
+from storage import watchlist_store
 from storage.watchlist_store import TargetRow
 
 
@@ -45,6 +46,10 @@ def crawl(
         crawl_once(engine, settings, locator=locator, matchers=matchers, progress=progress)
     )
     if target and not results:
+        with engine.connect() as conn:
+            watched = watchlist_store.list_targets(conn, locator=locator)
+        if any(not row.enabled for row in watched):
+            raise UserError(f"disabled: {locator} (`chanwatch watchlist enable {locator}` first)")
         raise UserError(f"not watched: {locator}")
     print_table(
         ["target", "kind", "status", "new", "updated", "gone", "media", "seconds", "message"],

@@ -13,11 +13,12 @@ from typing import Annotated
 import typer
 
 from crawler.cli.context import app_context
-from crawler.cli.output import print_json, print_table
+from crawler.cli.output import print_csv, print_json, print_table
 from crawler.errors import UserError
-from crawler.locators import normalize
+from crawler.locators import Locator, TargetKind, normalize
 from crawler.watchlists import (
     DEFAULT_LIST,
+    checked_list_name,
     export_yaml,
     format_interval,
     parse_watchlist_yaml,
@@ -26,7 +27,8 @@ from crawler.watchlists import (
 from storage import watchlist_store as store
 
 app = typer.Typer(
-    help="Add, remove, list, import and export watched targets.", no_args_is_help=True
+    help="Add, remove, enable, disable, list, import and export watched targets.",
+    no_args_is_help=True,
 )
 
 
@@ -39,6 +41,15 @@ class KindChoice(StrEnum):
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"
+
+
+# `username` is the channel name without its `@`: a spreadsheet reads a cell starting with `@`
+# as a formula, so print_csv guards the locator with a quote, and this column needs none.
+CSV_COLUMNS = (
+    "watchlist", "kind", "locator", "username", "interval", "tags", "priority", "enabled",
+    "last_status", "last_run_at", "note",
+)  # fmt: skip
 
 
 def _actor() -> str:
@@ -60,6 +71,7 @@ def add(
 ) -> None:
     """Watch LOCATOR. Adding what is already watched changes nothing."""
     root = app_context(ctx)
+    list_name = checked_list_name(list_name)
     spec = target_spec(
         locator,
         kind=kind.value if kind else None,
@@ -85,14 +97,66 @@ def remove(
 ) -> None:
     """Stop watching LOCATOR (in every list unless --list is given)."""
     root = app_context(ctx)
-    normalized = normalize(locator, None, root.settings.net.allow_private_hosts)
+    normalized = _named(root.settings.net.allow_private_hosts, locator, list_name)
     with root.engine().begin() as conn:
         removed = store.remove_targets(
             conn, normalized.value, list_name=list_name, kind=kind.value if kind else None
         )
     if not removed:
         raise UserError(f"not watched: {normalized.value}")
-    typer.echo(f"removed {removed} target{'s' if removed != 1 else ''} for {normalized.value}")
+    typer.echo(f"removed {_count(removed)} for {normalized.value}")
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    locator: Annotated[str, typer.Argument()],
+    list_name: Annotated[str | None, typer.Option("--list", help="Only in this list.")] = None,
+    kind: Annotated[KindChoice | None, typer.Option(help="Only this kind.")] = None,
+) -> None:
+    """Crawl LOCATOR again (in every list unless --list is given)."""
+    _set_enabled(ctx, locator, True, list_name, kind)
+
+
+@app.command("disable")
+def disable(
+    ctx: typer.Context,
+    locator: Annotated[str, typer.Argument()],
+    list_name: Annotated[str | None, typer.Option("--list", help="Only in this list.")] = None,
+    kind: Annotated[KindChoice | None, typer.Option(help="Only this kind.")] = None,
+) -> None:
+    """Stop crawling LOCATOR but keep it, its history and its settings on the watchlist."""
+    _set_enabled(ctx, locator, False, list_name, kind)
+
+
+def _set_enabled(
+    ctx: typer.Context,
+    locator: str,
+    enabled: bool,
+    list_name: str | None,
+    kind: KindChoice | None,
+) -> None:
+    root = app_context(ctx)
+    normalized = _named(root.settings.net.allow_private_hosts, locator, list_name)
+    with root.engine().begin() as conn:
+        changed = store.set_targets_enabled(
+            conn, normalized.value, enabled, list_name=list_name, kind=kind.value if kind else None
+        )
+    if not changed:
+        raise UserError(f"not watched: {normalized.value}")
+    state = "enabled" if enabled else "disabled"
+    typer.echo(f"{state} {_count(changed)} for {normalized.value}")
+
+
+def _named(allow_private: tuple[str, ...], locator: str, list_name: str | None) -> Locator:
+    """The canonical locator that `remove`, `enable` and `disable` look targets up by."""
+    if list_name is not None:
+        checked_list_name(list_name)
+    return normalize(locator, None, allow_private)
+
+
+def _count(targets: int) -> str:
+    return f"{targets} target{'s' if targets != 1 else ''}"
 
 
 @app.command("list")
@@ -101,11 +165,16 @@ def list_targets(
     list_name: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
     output: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
-    """Show watched targets with their canonical locators and last status."""
+    """Show watched targets with their canonical locators, whether enabled, and last status."""
+    if list_name is not None:
+        checked_list_name(list_name)
     with app_context(ctx).engine().connect() as conn:
         rows = store.list_targets(conn, list_name=list_name)
     if output is ListFormat.json:
         print_json([_target_json(row) for row in rows])
+        return
+    if output is ListFormat.csv:
+        print_csv(CSV_COLUMNS, [_target_csv(row) for row in rows])
         return
     print_table(
         ["list", "kind", "locator", "interval", "tags", "enabled", "last status", "note"],
@@ -121,9 +190,22 @@ def _target_json(row: store.TargetRow) -> dict[str, object]:
     data = asdict(row)
     data["interval"] = format_interval(row.interval_s)
     for key in ("added_at", "next_due_at", "last_run_at"):
-        value = data[key]
-        data[key] = value.isoformat().replace("+00:00", "Z") if value else None
+        data[key] = _iso(data[key])
     return data
+
+
+def _target_csv(row: store.TargetRow) -> list[object]:
+    channel = row.kind in (TargetKind.TELEGRAM, TargetKind.TME_PREVIEW)
+    return [
+        row.watchlist, row.kind, row.locator, row.locator.removeprefix("@") if channel else "",
+        format_interval(row.interval_s), ",".join(row.tags), row.priority,
+        "true" if row.enabled else "false", row.last_status or "", _iso(row.last_run_at) or "",
+        row.note or "",
+    ]  # fmt: skip
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 @app.command("import")
@@ -155,6 +237,8 @@ def export(
     list_name: Annotated[str | None, typer.Option("--list", help="Only this list.")] = None,
 ) -> None:
     """Print watchlists as YAML that `watchlist import` reads back."""
+    if list_name is not None:
+        checked_list_name(list_name)
     with app_context(ctx).engine().connect() as conn:
         rows = store.list_targets(conn, list_name=list_name)
         descriptions = {name: desc for name, desc, _count in store.list_names(conn)}

@@ -71,6 +71,134 @@ def test_remove_stops_watching_and_unknown_targets_are_an_error(cli: Cli) -> Non
     assert cli("watchlist", "remove", "@example_news").code == 2
 
 
+def test_disabled_targets_are_listed_as_such_and_never_crawled(cli: Cli) -> None:
+    cli("watchlist", "add", "@example_news")
+    cli("watchlist", "add", "@other_room", "--list", "rooms")
+    disabled = cli("watchlist", "disable", "t.me/Example_News")
+    assert (disabled.code, disabled.out) == (0, "disabled 1 target for @example_news\n")
+
+    crawled = cli("crawl", "--once")
+    assert "@example_news" not in crawled.out + crawled.err
+    refused = cli("crawl", "--once", "--target", "@example_news")
+    assert "disabled: @example_news" in _one_error_line(refused) and refused.code == 2
+    state = {t["locator"]: (t["enabled"], t["last_status"])
+             for t in json.loads(cli("watchlist", "list", "--format", "json").out)}  # fmt: skip
+    assert state == {"@example_news": (False, None), "@other_room": (True, "no_account")}
+    assert "│ no " in cli("watchlist", "list").out
+
+    assert cli("watchlist", "enable", "@example_news").out == "enabled 1 target for @example_news\n"
+    assert cli("crawl", "--once", "--target", "@example_news").code == 0
+    (target,) = json.loads(cli("watchlist", "list", "--list", "default", "--format", "json").out)
+    assert (target["enabled"], target["last_status"]) == (True, "no_account")
+
+
+def test_enable_and_disable_honour_list_and_kind(cli: Cli) -> None:
+    cli("watchlist", "add", "@example_news", "--list", "a")
+    cli("watchlist", "add", "@example_news", "--list", "b")
+    cli("watchlist", "add", "t.me/s/example_news", "--list", "b")
+    assert (
+        cli("watchlist", "disable", "@example_news", "--list", "b", "--kind", "telegram").code == 0
+    )
+    state = {(t["watchlist"], t["kind"]): t["enabled"]
+             for t in json.loads(cli("watchlist", "list", "--format", "json").out)}  # fmt: skip
+    assert state == {("a", "telegram"): True, ("b", "telegram"): False, ("b", "tme_preview"): True}
+    assert cli("watchlist", "disable", "@example_news").out == (
+        "disabled 3 targets for @example_news\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["enable", "disable"])
+def test_enabling_or_disabling_what_is_not_watched_is_one_line_and_exit_2(
+    cli: Cli, command: str
+) -> None:
+    cli("watchlist", "add", "@example_news", "--list", "a")
+    missing = cli("watchlist", command, "@not_watched")
+    assert _one_error_line(missing) == "chanwatch: error: not watched: @not_watched"
+    assert missing.code == 2
+    assert cli("watchlist", command, "@example_news", "--list", "b").code == 2
+    assert cli("watchlist", command, "@ab").code == 2
+    (target,) = json.loads(cli("watchlist", "list", "--format", "json").out)
+    assert target["enabled"] is True
+
+
+def test_a_channel_name_given_as_a_web_page_says_what_a_web_page_needs(cli: Cli) -> None:
+    result = cli("watchlist", "add", "@some_channel", "--kind", "web_page")
+    line = _one_error_line(result)
+    assert result.code == 2
+    assert "a web_page target needs an http(s) URL" in line
+    assert "telegram" in line and "tme_preview" in line and "credentials" not in line
+    assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_a_blank_list_name_is_refused_by_every_command_that_takes_one(cli: Cli, name: str) -> None:
+    cli("watchlist", "add", "@example_news")
+    for args in (
+        ("add", "@other_room"), ("list",), ("export",), ("remove", "@example_news"),
+        ("disable", "@example_news"), ("enable", "@example_news"),
+    ):  # fmt: skip
+        result = cli("watchlist", *args, "--list", name)
+        assert _one_error_line(result).endswith("a watchlist name cannot be empty or only spaces")
+        assert result.code == 2 and result.out == ""
+    (target,) = json.loads(cli("watchlist", "list", "--format", "json").out)
+    assert (target["watchlist"], target["locator"], target["enabled"]) == (
+        "default", "@example_news", True,
+    )  # fmt: skip
+
+
+def test_import_refuses_options_the_kind_does_not_read_and_bad_selectors(
+    cli: Cli, tmp_path: Path
+) -> None:
+    (tmp_path / "pages.yaml").write_text(
+        "watchlists:\n"
+        "  - name: pages\n"
+        "    targets:\n"
+        "      - {locator: 'https://example.org/ok', options: {selector: '#main'}}\n"
+        "      - {locator: '@example_news', options: {selector: '#main'}}\n"
+        "      - {locator: 't.me/s/example_news', options: {alert_on_change: true}}\n"
+        "      - {locator: 'https://example.org/a', options: {selector: 'div >'}}\n"
+        "      - {locator: 'https://example.org/b', options: {ignore: ['.ok', 'a[']}}\n"
+        "      - {locator: 'https://example.org/c', options: {xpath: '//main['}}\n",
+        encoding="utf-8",
+    )
+    result = cli("watchlist", "import", "pages.yaml")
+    lines = result.err.strip().splitlines()
+    assert result.code == 2 and len(lines) == 5, result.err
+    assert lines[0] == ("chanwatch: error: line 5: option 'selector' does not apply to telegram "
+                        "targets, only to web_page targets")  # fmt: skip
+    assert "line 6: option 'alert_on_change' does not apply to tme_preview targets" in lines[1]
+    assert "line 7: option 'selector': invalid CSS selector 'div >'" in lines[2]
+    assert "line 8: option 'ignore': invalid CSS selector 'a['" in lines[3]
+    assert "line 9: option 'xpath': invalid XPath '//main['" in lines[4]
+    assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
+
+
+def test_list_as_csv_keeps_handles_usable_and_neutralizes_free_text(cli: Cli) -> None:
+    cli("watchlist", "add", "@example_news", "--tag", "news", "--tag", "ko",
+        "--note", '=HYPERLINK("http://evil")')  # fmt: skip
+    cli("watchlist", "add", "t.me/s/other_room", "--list", "previews", "--interval", "30m")
+    cli("watchlist", "add", "https://example.org/hub", "--kind", "web_page")
+    cli("watchlist", "disable", "https://example.org/hub")
+    result = cli("watchlist", "list", "--format", "csv")
+
+    assert result.code == 0
+    reader = csv.DictReader(io.StringIO(result.out))
+    assert reader.fieldnames == [
+        "watchlist", "kind", "locator", "username", "interval", "tags", "priority", "enabled",
+        "last_status", "last_run_at", "note",
+    ]  # fmt: skip
+    rows = {row["username"] or row["locator"]: row for row in reader}
+    assert set(rows) == {"example_news", "other_room", "https://example.org/hub"}
+    # The handle column needs no guard; the locator cell is still never read as a formula.
+    channel = rows["example_news"]
+    assert not channel["locator"].startswith("@") and channel["locator"].endswith("@example_news")
+    assert (channel["kind"], channel["tags"], channel["enabled"]) == ("telegram", "ko,news", "true")
+    assert channel["note"].startswith("'=HYPERLINK")
+    assert (rows["other_room"]["kind"], rows["other_room"]["interval"]) == ("tme_preview", "30m")
+    page = rows["https://example.org/hub"]
+    assert (page["username"], page["enabled"], page["kind"]) == ("", "false", "web_page")
+
+
 def test_import_is_atomic_and_names_every_bad_entry_by_line(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
