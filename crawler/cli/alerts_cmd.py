@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from crawler.cli.context import app_context
-from crawler.cli.output import print_json, print_table, terminal_safe
+from crawler.cli.output import print_csv, print_json, print_table, terminal_safe, utc_time
 from crawler.errors import UserError
 from crawler.matching import notify, workflow
 from crawler.matching.alerts import Kind
@@ -19,6 +20,12 @@ app = typer.Typer(help="List, show, claim and decide alerts.", no_args_is_help=T
 
 
 class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ShowFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -52,17 +59,114 @@ def subject_text(subject: dict[str, Any]) -> str:
 
 
 def _summary(evidence: dict[str, Any]) -> str:
+    """The evidence in a few words for the queue view; `alerts show` has all of it."""
     if "rule" in evidence:
+        # The matched text first: it is what a narrow column must still show.
         hits = evidence.get("hits") or [{}]
-        return f"{evidence['rule']} ({hits[0].get('form')}): {hits[0].get('matched_text')}"
+        more = f", +{evidence['hit_count'] - 1}" if evidence.get("hit_count", 1) > 1 else ""
+        return f"{hits[0].get('matched_text')} ({evidence['rule']}, {hits[0].get('form')}{more})"
     if "bank" in evidence:
+        turned = evidence.get("orientation")
         return (f"{evidence['bank']}/{evidence.get('label') or evidence['entry_id']} "
-                f"{evidence['signal_type']} d={evidence['distance']}")  # fmt: skip
+                f"{evidence['signal_type']} d={evidence['distance']}"
+                + (f" {turned}" if turned and turned != "original" else ""))  # fmt: skip
+    if evidence.get("change") == "username_reused":
+        return f"username re-used (was source {evidence.get('previous_source_id')})"
     if "change" in evidence:
         return f"{evidence['change']}: {evidence.get('before')} → {evidence.get('after')}"
     if "items" in evidence:
-        return f"referenced by {evidence['items']} watched items {evidence.get('via')}"
+        via = ", ".join(f"{kind} {count}" for kind, count in (evidence.get("via") or {}).items())
+        return f"{evidence['items']} watched items point here ({via})"
+    if "posts_last_hour" in evidence:
+        return (f"{evidence['posts_last_hour']} posts in an hour "
+                f"(baseline {evidence.get('baseline_per_hour')}/h)")  # fmt: skip
+    if "problem" in evidence:
+        return f"{evidence['problem']}: {evidence.get('locator')} ({evidence.get('last_status')})"
+    if "version" in evidence:
+        return f"version {evidence['version']}"
     return ", ".join(f"{k}={v}" for k, v in evidence.items())
+
+
+# Evidence keys whose plain spelling ("entry_id" → "entry id") would not say what they hold.
+_LABELS = {
+    "hit_count": "hits in text", "hits": "hit", "entry_id": "entry", "signal_type": "signal",
+    "media_ordinal": "media #", "items": "referencing items", "recent_item_ids": "recent items",
+    "previous_source_id": "previous source", "kind": "target kind", "interval_s": "interval (s)",
+}  # fmt: skip
+# Reading order for the keys the matchers write; PostgreSQL's jsonb keeps no order of its own.
+# Keys not named here follow, alphabetically.
+_ORDER = (
+    "rule", "field", "term", "form", "matched_text", "start", "end", "severity", "hit_count",
+    "hits", "bank", "entry_id", "label", "signal_type", "distance", "quality", "orientation",
+    "media_ordinal", "media_hash", "change", "before", "after", "previous_source_id", "title",
+    "channel", "items", "via", "recent_item_ids", "url", "version", "posts_last_hour",
+    "baseline_per_hour", "baseline_hours", "factor", "hour_end", "problem", "target_id",
+    "locator", "kind", "last_status", "last_run_at", "last_success_at", "interval_s",
+)  # fmt: skip
+_RANK = {key: rank for rank, key in enumerate(_ORDER)}
+_LABEL_WIDTH = 21
+_TIME_KEYS = ("_at", "hour_end")
+
+
+def _value(key: str, value: object) -> str:
+    if value is None:
+        return "(none)"
+    if value == "":
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(terminal_safe(v, 100) for v in value) or "(none)"
+    if isinstance(value, str) and key.endswith(_TIME_KEYS):
+        return utc_time(value) + " UTC"
+    return terminal_safe(value, 500)
+
+
+def _line(depth: int, label: str, value: str = "") -> str:
+    name = terminal_safe(label, 40) + ":"
+    return f"{'  ' * depth}{name:<{_LABEL_WIDTH - 2 * depth}} {value}".rstrip()
+
+
+def evidence_lines(evidence: dict[str, Any], depth: int = 1) -> list[str]:
+    """Labelled lines, one per key, nested mappings and lists of mappings indented below their
+    key. Keys come from the matchers, values from collected text: both are neutralized."""
+    lines = []
+    for key in sorted(evidence, key=lambda k: (_RANK.get(k, len(_RANK)), k)):
+        value = evidence[key]
+        label = _LABELS.get(key, key.replace("_", " "))
+        if isinstance(value, dict):
+            lines.append(_line(depth, label))
+            lines.extend(evidence_lines(value, depth + 1))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for number, entry in enumerate(value, 1):
+                lines.append(_line(depth, f"{label} {number}"))
+                lines.extend(evidence_lines(entry, depth + 1))
+        else:
+            lines.append(_line(depth, label, _value(key, value)))
+    return lines
+
+
+def _username(subject: dict[str, Any]) -> str:
+    """The Telegram handle without `@`, so a spreadsheet column of them needs no guard."""
+    handle = subject.get("source") or subject.get("channel") or ""
+    return handle[1:] if handle.startswith("@") else ""
+
+
+CSV_COLUMNS = (
+    "id", "kind", "severity", "priority", "status", "username", "source", "channel", "item_id",
+    "platform_id", "url", "summary", "hit_count", "first_seen", "last_seen", "assignee",
+    "evidence",
+)  # fmt: skip
+
+
+def _csv_row(record: dict[str, Any]) -> list[object]:
+    subject = record["subject"]
+    return [
+        record["id"], record["kind"], record["severity"], record["priority"], record["status"],
+        _username(subject), subject.get("source"), subject.get("channel"),
+        subject.get("item_id"), subject.get("platform_id"), subject.get("url"),
+        _summary(record["evidence"]), record["hit_count"], record["first_seen"],
+        record["last_seen"], record["assignee"],
+        json.dumps(record["evidence"], ensure_ascii=False, sort_keys=True),
+    ]  # fmt: skip
 
 
 @app.command("list")
@@ -82,12 +186,16 @@ def list_alerts(
     if output is ListFormat.json:
         print_json(records)
         return
+    if output is ListFormat.csv:
+        print_csv(CSV_COLUMNS, (_csv_row(r) for r in records))
+        return
+    # Fits 80 columns: what identifies, ranks and explains an alert; priority is the order,
+    # hits, assignee and the rest are in `alerts show` and the json and csv formats.
     print_table(
-        ["id", "kind", "severity", "priority", "status", "subject", "evidence", "hits",
-         "last seen", "assignee"],
-        [[r["id"], r["kind"], r["severity"], r["priority"], r["status"],
-          subject_text(r["subject"]), _summary(r["evidence"]), r["hit_count"], r["last_seen"],
-          r["assignee"] or "-"] for r in records],
+        ["id", "last seen (UTC)", "kind", "severity", "status", "subject", "evidence"],
+        [[r["id"], utc_time(r["last_seen"]), r["kind"], r["severity"], r["status"],
+          subject_text(r["subject"]), _summary(r["evidence"])] for r in records],
+        flexible=("subject", "evidence"), compact=True,
     )  # fmt: skip
 
 
@@ -95,29 +203,41 @@ def list_alerts(
 def show(
     ctx: typer.Context,
     alert_id: Annotated[int, typer.Argument(metavar="ID")],
-    output: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+    output: Annotated[ShowFormat, typer.Option("--format")] = ShowFormat.table,
 ) -> None:
     """One alert with its evidence, the item's text and its review history."""
     with app_context(ctx).engine().connect() as conn:
         record = alert_store.alert_detail(conn, alert_id)
     if record is None:
         raise UserError(f"no alert {alert_id}")
-    if output is ListFormat.json:
+    if output is ShowFormat.json:
         print_json(record)
         return
-    fields = ("id", "kind", "severity", "priority", "status", "hit_count", "first_seen",
-              "last_seen", "assignee", "lease_until")  # fmt: skip
-    for name in fields:
-        typer.echo(f"{name}: {terminal_safe(record[name])}")
-    typer.echo(f"subject: {terminal_safe(subject_text(record['subject']))}")
-    for name, value in record["evidence"].items():
-        typer.echo(f"evidence.{name}: {terminal_safe(value, 500)}")
+    assignee = terminal_safe(record["assignee"] or "-", 200)
+    if record["assignee"] is not None and record["lease_until"] is not None:
+        assignee += f" (lease until {utc_time(record['lease_until'])} UTC)"
+    lines = [
+        _line(0, "alert", str(record["id"])),
+        _line(0, "kind", record["kind"]),
+        _line(0, "severity", record["severity"]),
+        _line(0, "priority", f"{record['priority']:.3f}"),
+        _line(0, "status", record["status"]),
+        _line(0, "assignee", assignee),
+        _line(0, "subject", terminal_safe(subject_text(record["subject"]), 500)),
+        _line(0, "hits", str(record["hit_count"])),
+        _line(0, "first seen", utc_time(record["first_seen"]) + " UTC"),
+        _line(0, "last seen", utc_time(record["last_seen"]) + " UTC"),
+        _line(0, "evidence"),
+        *evidence_lines(record["evidence"]),
+    ]
     if record.get("item_text") is not None:
-        typer.echo(f"text: {terminal_safe(record['item_text'], 2000)}")
+        lines.append(_line(0, "text", terminal_safe(record["item_text"], 2000)))
+    typer.echo("\n".join(lines))
     print_table(
-        ["at", "actor", "action", "from", "to", "reason"],
-        [[e["at"], e["actor"], e["action"], e["from"] or "-", e["to"] or "-", e["reason"] or "-"]
-         for e in record["events"]],
+        ["at (UTC)", "actor", "action", "from", "to", "reason"],
+        [[utc_time(e["at"]), e["actor"], e["action"], e["from"] or "-", e["to"] or "-",
+          e["reason"] or "-"] for e in record["events"]],
+        title="history", flexible=("actor", "reason"), compact=True,
     )  # fmt: skip
 
 

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from crawler.cli.alerts_cmd import CSV_COLUMNS
 from crawler.matching import workflow
 from crawler.matching.workflow import WorkflowError
-from tests.factories import T0, photo, post
-from tests.integration.alert_helpers import NOW, Pipeline, alerts, load_bank, load_rules
+from crawler.observations import ChannelSnapshot, ForwardRef, LinkKind
+from crawler.settings import AlertSettings, Settings
+from storage import alert_store
+from tests.factories import CHANNEL, T0, link, photo, post
+from tests.integration.alert_helpers import (
+    NOW,
+    Pipeline,
+    alerts,
+    load_bank,
+    load_rules,
+    watch,
+)
 from tests.integration.cli_runner import Cli, Result
 
 RULES_YAML = """
@@ -169,3 +184,140 @@ def test_collected_text_is_neutralized_in_the_queue_views(cli: Cli, engine: Engi
         shown = cli(*args)
         assert shown.code == 0 and "갠텔" in shown.out
         assert not any(c in shown.out for c in "\x1b\u202e\u2066"), args
+
+
+# --- what a reviewer reads -------------------------------------------------------------------
+
+TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+def _labelled(out: str) -> dict[str, list[str]]:
+    """label -> values of the `label: value` lines of `alerts show` (nesting flattened)."""
+    found: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        label, sep, value = line.strip().partition(": ")
+        if sep:
+            found.setdefault(label, []).append(value.strip())
+    return found
+
+
+def test_show_labels_keyword_evidence_and_shows_the_disguise(cli: Cli, engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "새 겹\u200b지인방\u202e 링크")])
+    (alert,) = alerts(engine)
+    hit = alert["evidence"]["hits"][0]
+
+    shown = cli("alerts", "show", str(alert["id"]))
+    assert shown.code == 0, shown.err
+    assert "{" not in shown.out and "'hits'" not in shown.out  # no Python repr
+    lines = _labelled(shown.out)
+    assert lines["rule"] == ["acquaintance-rooms"]
+    assert lines["term"] == ["겹지인"]
+    assert lines["form"] == [hit["form"]]
+    assert lines["matched text"] == ["겹⟨ZWSP⟩지인"]
+    assert lines["hits in text"] == ["1"]
+    assert TIME.fullmatch(lines["first seen"][0].removesuffix(" UTC"))
+    assert lines["text"] == ["새 겹⟨ZWSP⟩지인방\ufffd 링크"]
+    assert not any(c in shown.out for c in "\u200b\u202e")
+
+
+def test_show_labels_hash_match_evidence(cli: Cli, engine: Engine) -> None:
+    load_bank(engine, f"pdq,{PDQ},case\u202e-7\n")
+    media = replace(photo("01" * 32), pdq=PDQ[:-1] + ("3" if PDQ[-1] == "2" else "2"),
+                    pdq_quality=90)  # fmt: skip
+    Pipeline(engine).ingest([post(1, media=(media,))])
+    (alert,) = alerts(engine)
+
+    lines = _labelled(cli("alerts", "show", str(alert["id"])).out)
+    evidence = alert["evidence"]
+    assert lines["bank"] == ["known"]
+    assert lines["entry"] == [str(evidence["entry_id"])]
+    assert lines["label"] == ["case\ufffd-7"]
+    assert lines["signal"] == ["pdq"]
+    assert lines["distance"] == [str(evidence["distance"])] and evidence["distance"] > 0
+    assert lines["quality"] == ["90"]
+    assert lines["orientation"] == [str(evidence["orientation"])]
+    assert lines["media hash"] == [media.pdq]
+
+
+def test_show_labels_source_change_before_and_after(cli: Cli, engine: Engine) -> None:
+    watch(engine, "@example_news")
+    pipeline = Pipeline(engine)
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="방 1")])
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="방\u3164\x1b 2")])
+    (alert,) = alerts(engine, kind="source_change")
+
+    lines = _labelled(cli("alerts", "show", str(alert["id"])).out)
+    assert (lines["change"], lines["before"], lines["after"]) == (
+        ["title"], ["방 1"], ["방⟨HF⟩\ufffd 2"],
+    )  # fmt: skip
+    assert lines["subject"] == ["@example_news"]
+
+
+def test_show_labels_discovery_references(cli: Cli, engine: Engine) -> None:
+    watch(engine, "@example_news")
+    pipeline = Pipeline(engine, Settings(alerts=AlertSettings(discovery_min_refs=2)))
+    pipeline.ingest([
+        post(1, links=(link("https://t.me/new_room", LinkKind.CHANNEL, "new_room"),)),
+        post(2, fwd_from=ForwardRef(username="new_room")),
+    ])  # fmt: skip
+    (alert,) = alerts(engine, kind="discovery")
+
+    out = cli("alerts", "show", str(alert["id"])).out
+    assert re.search(r"^  channel: +@new_room$", out, re.M)
+    assert re.search(r"^  referencing items: +2$", out, re.M)
+    # The counts per kind of reference sit under their key, in the same order on both databases.
+    assert re.search(r"^  via:\n    channel: +1\n    forward: +1$", out, re.M)
+    recent = ", ".join(str(i) for i in alert["evidence"]["recent_item_ids"])
+    assert re.search(rf"^  recent items: +{recent}$", out, re.M)
+
+
+def test_show_json_is_the_stored_record(cli: Cli, engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "겹\u200b지인방\u202e")])
+    (alert,) = alerts(engine)
+    shown = json.loads(cli("alerts", "show", str(alert["id"]), "--format", "json").out)
+    with engine.connect() as conn:
+        assert shown == alert_store.alert_detail(conn, alert["id"])
+    assert shown["evidence"]["hits"][0]["matched_text"] == "겹\u200b지인"
+
+
+def test_list_fits_80_columns_one_line_per_alert(
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_rules(engine, RULES_YAML)
+    watch(engine, "@example_news")
+    pipeline = Pipeline(engine)
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="방 1")])
+    pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="방 " * 40)])
+    pipeline.ingest([post(1, "지인능욕 " * 30), post(2, "갠텔 " + "x" * 200)])
+    listed = alerts(engine)
+    assert {a["kind"] for a in listed} == {"keyword", "source_change"} and len(listed) == 3
+    monkeypatch.setenv("COLUMNS", "80")
+
+    out = cli("alerts", "list").out
+    lines = out.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), out
+    for alert in listed:
+        (row,) = [line for line in lines if line.startswith(f"{alert['id']} ")]
+        assert TIME.search(row) and alert["kind"] in row and alert["status"] in row
+    assert out.count("UTC") == 1
+    assert "+00:00" not in out and not re.search(r"\d\d:\d\d:\d\d[.Z]", out)
+    assert "…" in out
+
+
+def test_list_csv_keeps_handles_usable_and_guards_free_text(cli: Cli, engine: Engine) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "지인능욕 \u202e방")])
+    (alert,) = alerts(engine)
+    assert cli("alerts", "claim", str(alert["id"]), "--as", "=cmd|' /C calc'!A0").code == 0
+
+    (row,) = csv.DictReader(io.StringIO(cli("alerts", "list", "--format", "csv").out))
+    assert list(row) == list(CSV_COLUMNS)
+    assert row["username"] == "example_news"  # no guard: sorts and looks up as typed
+    assert row["source"] == "'@example_news"
+    assert row["assignee"] == "'=cmd|' /C calc'!A0"
+    assert (row["id"], row["kind"], row["status"]) == (str(alert["id"]), "keyword", "in_review")
+    assert row["platform_id"] == "1" and row["last_seen"] == alert["last_seen"]
+    assert "\u202e" not in row["evidence"]
+    assert json.loads(row["evidence"].replace("\ufffd", "\u202e")) == alert["evidence"]
