@@ -102,7 +102,7 @@ def target_spec(
     normalized = normalize(locator, kind, allow_private)
     clean_tags = tuple(sorted({str(tag).strip() for tag in tags if str(tag).strip()}))
     clean_options = dict(options or {})
-    check_options(normalized.kind, clean_options)
+    _check_options(normalized.kind, clean_options)
     return TargetSpec(
         kind=normalized.kind.value,
         locator=normalized.value,
@@ -115,7 +115,7 @@ def target_spec(
     )
 
 
-def check_options(kind: TargetKind, options: dict[str, Any]) -> None:
+def _check_options(kind: TargetKind, options: dict[str, Any]) -> None:
     """Refuse options `kind` does not read, and selectors the page-watch spider cannot parse."""
     allowed = TARGET_OPTIONS[kind]
     for key in sorted(options, key=str):
