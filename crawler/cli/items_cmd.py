@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,15 +11,25 @@ from typing import Annotated, Any
 import typer
 
 from crawler.cli.context import app_context
-from crawler.cli.output import print_csv, print_json, print_ndjson, print_table
+from crawler.cli.output import (
+    print_csv,
+    print_json,
+    print_ndjson,
+    print_table,
+    terminal_safe,
+    utc_time,
+)
 from crawler.errors import UserError
 from crawler.text import nfc
 from storage.item_queries import ItemFilter, find_items
 
+# `username` is the handle without `@`: a column a spreadsheet can sort and look up without a
+# guard on every row. `source` keeps the shown form (`@room`, a host), guarded like any cell;
+# `username` comes last so the columns before it keep their places.
 CSV_COLUMNS = (
     "id", "source", "source_id", "platform_id", "url", "posted_at", "collected_at", "edited_at",
     "deleted_at", "edited", "views", "views_raw", "forwards", "text", "text_sha256", "versions",
-    "reply_to", "grouped_id", "fwd_from", "media", "links",
+    "reply_to", "grouped_id", "fwd_from", "media", "links", "username",
 )  # fmt: skip
 
 
@@ -27,6 +38,20 @@ class ItemFormat(StrEnum):
     json = "json"
     csv = "csv"
     ndjson = "ndjson"
+
+
+# SHA-256 and PDQ are 64 hex digits, MD5 32: anything else can match nothing.
+_DIGEST = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
+
+
+def _digest(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digest = value.strip().lower()
+    if not _DIGEST.fullmatch(digest):
+        shown = terminal_safe(value, 80)
+        raise UserError(f"--hash: not a SHA-256 or PDQ (64 hex digits) or MD5 (32): {shown!r}")
+    return digest
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -57,7 +82,7 @@ def items(
         since=_when(since, "--since"),
         until=_when(until, "--until"),
         text=nfc(text) if text else None,
-        hash=hash_,
+        hash=_digest(hash_),
         limit=limit,
     )
     with app_context(ctx).engine().connect() as conn:
@@ -67,16 +92,23 @@ def items(
     elif output is ItemFormat.ndjson:
         print_ndjson(records)
     elif output is ItemFormat.csv:
-        print_csv(CSV_COLUMNS, ([_cell(r[c]) for c in CSV_COLUMNS] for r in records))
+        print_csv(CSV_COLUMNS, ([_cell(_csv_value(r, c)) for c in CSV_COLUMNS] for r in records))
     else:
         print_table(
-            ["posted", "source", "id", "views", "text", "media", "links"],
+            ["posted (UTC)", "source", "id", "views", "text", "media", "links"],
             [
-                [r["posted_at"] or "-", r["source"], r["platform_id"], r["views_raw"] or r["views"],
-                 r["text"], len(r["media"]), len(r["links"])]
+                [utc_time(r["posted_at"]), r["source"], r["platform_id"],
+                 r["views_raw"] or r["views"], r["text"], len(r["media"]), len(r["links"])]
                 for r in records
             ],
         )  # fmt: skip
+
+
+def _csv_value(record: dict[str, Any], column: str) -> Any:
+    if column == "username":
+        source = record["source"]
+        return source[1:] if source.startswith("@") else ""
+    return record[column]
 
 
 def _cell(value: Any) -> Any:
