@@ -32,19 +32,17 @@ _INDEX_NEW = text(
     "INSERT INTO item_fts (rowid, text) SELECT id, text FROM item "
     "WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) ORDER BY id LIMIT :batch"
 )
+_WATERMARK = text("SELECT coalesce(max(rowid), 0) FROM item_fts")
 # Edits above the watermark wait for the new-item pass, which covers them in id order.
 _UNINDEX_EDITED = text(
-    "DELETE FROM item_fts WHERE rowid IN (SELECT item_id FROM search_queue "
-    "WHERE item_id <= (SELECT coalesce(max(rowid), 0) FROM item_fts))"
+    "DELETE FROM item_fts WHERE rowid IN "
+    "(SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
 )
 _INDEX_EDITED = text(
-    "INSERT INTO item_fts (rowid, text) SELECT id, text FROM item WHERE id IN ("
-    "SELECT item_id FROM search_queue "
-    "WHERE item_id <= (SELECT coalesce(max(rowid), 0) FROM item_fts))"
+    "INSERT INTO item_fts (rowid, text) SELECT id, text FROM item "
+    "WHERE id IN (SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
 )
-_DEQUEUE_EDITED = text(
-    "DELETE FROM search_queue WHERE item_id <= (SELECT coalesce(max(rowid), 0) FROM item_fts)"
-)
+_DEQUEUE_EDITED = text("DELETE FROM search_queue WHERE item_id <= :watermark")
 
 
 def register_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
@@ -68,9 +66,12 @@ def catch_up(engine: Engine, batch: int = _BATCH) -> int:
             if added:
                 indexed += added
                 continue
-            conn.execute(_UNINDEX_EDITED)
-            indexed += conn.execute(_INDEX_EDITED).rowcount
-            conn.execute(_DEQUEUE_EDITED)
+            # Read once: unindexing an edit of the highest indexed row would lower it and
+            # leave that edit queued, unindexed, for a later pass.
+            covered = {"watermark": conn.execute(_WATERMARK).scalar_one()}
+            conn.execute(_UNINDEX_EDITED, covered)
+            indexed += conn.execute(_INDEX_EDITED, covered).rowcount
+            conn.execute(_DEQUEUE_EDITED, covered)
             return indexed
 
 

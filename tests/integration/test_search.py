@@ -91,3 +91,12 @@ def test_queries_of_three_characters_use_the_trigram_index(corpus: Engine) -> No
             sql = query.compile(conn, compile_kwargs={"literal_binds": True})
             plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
             assert "ix_item_fts_trgm" in plan
+
+
+def test_an_edit_of_the_newest_indexed_item_is_reindexed_in_one_pass(corpus: Engine) -> None:
+    catch_up(corpus)
+    ingest(corpus, [post(max(TEXTS), "합성방 공지 (수정)")])
+    assert catch_up(corpus) == 1
+    assert catch_up(corpus) == 0
+    with corpus.connect() as conn:
+        assert conn.execute(select(SearchQueue.item_id)).all() == []
