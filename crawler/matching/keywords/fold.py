@@ -12,8 +12,9 @@ Folding rules, one 16-bit unit per character:
 - A *separator* is every character that is not a letter (Unicode category L*): spaces,
   punctuation, digits, symbols and emoji, marks, controls and format characters (zero-width
   space/joiners U+200B–U+200D, word joiner U+2060, BOM U+FEFF, soft hyphen U+00AD), private use
-  and unassigned code points; plus the Hangul fillers U+3164, U+FFA0, U+115F, U+1160, which are
-  letters to Unicode but invisible. Separators are dropped.
+  and unassigned code points; plus every invisible character (``storage.invisible``, the set
+  search drops too), which adds the Hangul fillers U+3164, U+FFA0, U+115F, U+1160: letters to
+  Unicode, but they show nothing. Separators are dropped.
 - Letters are NFKC-normalised and case-folded when that yields one character (full-width
   ｄｅｅｐ, mathematical 𝐝𝐞𝐞𝐩, circled ⓓ → ascii), Latin diacritics are stripped (é → e),
   and Cyrillic/Greek homoglyphs of Latin letters become the Latin letter (е → e).
@@ -32,10 +33,10 @@ from functools import cache
 import numpy as np
 
 from crawler.matching.keywords import hangul
+from storage.invisible import INVISIBLE
 
 SEPARATOR = 0
 UNSUPPORTED = 0xFFFE
-FILLERS = frozenset((0x3164, 0xFFA0, 0x115F, 0x1160))
 
 # Letters that render like a Latin letter in common fonts. Keys are already case-folded.
 HOMOGLYPHS = {
@@ -66,7 +67,7 @@ def _fold_letter(ch: str) -> int:
     if base[0].isascii() and base[0].isalpha() and all(unicodedata.combining(c) for c in base[1:]):
         folded = base[0]
     folded = HOMOGLYPHS.get(folded, folded)
-    if unicodedata.category(folded)[0] != "L" or ord(folded) in FILLERS:
+    if unicodedata.category(folded)[0] != "L" or ord(folded) in INVISIBLE:
         return SEPARATOR
     return ord(folded) if ord(folded) < UNSUPPORTED else UNSUPPORTED
 
@@ -78,7 +79,7 @@ def fold_table() -> np.ndarray:
     category = unicodedata.category
     for cp in range(0x110000):
         ch = chr(cp)
-        if category(ch)[0] == "L" and cp not in FILLERS:
+        if category(ch)[0] == "L" and cp not in INVISIBLE:
             table[cp] = _fold_letter(ch)
     return table
 
