@@ -18,7 +18,6 @@ from typing import Any, Self
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.resolver import CachingHostnameResolver, HostResolution
 from scrapy.utils.httpobj import urlparse_cached
@@ -27,9 +26,15 @@ from zope.interface import implementer
 
 from crawler.errors import LocatorError
 from crawler.locators import host_allowed, is_forbidden_address, literal_address
+from spiders.failures import Unfetched
 
 ALLOW_SETTING = "CHANWATCH_ALLOW_PRIVATE_HOSTS"
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def guard_refusal(reason: str) -> Unfetched:
+    """The exception for a destination the guard will not dial (status `refused`)."""
+    return Unfetched("refused", f"refused by the private-address guard: {reason}")
 
 
 def address_refused(address: str, port: int | None, allow: tuple[str, ...]) -> bool:
@@ -145,7 +150,7 @@ class SsrfGuardMiddleware:
     def process_request(self, request: Request) -> None:
         reason = url_refusal(request, self._allow)
         if reason is not None:
-            raise IgnoreRequest(f"refused by the private-address guard: {reason}")
+            raise guard_refusal(reason)
 
     def process_response(self, request: Request, response: Response) -> Response:
         # Belt and braces: the resolver already refused these, so this never fires unless a
@@ -153,5 +158,5 @@ class SsrfGuardMiddleware:
         peer = response.ip_address
         port = urlparse_cached(request).port
         if peer is not None and address_refused(str(peer), port, self._allow):
-            raise IgnoreRequest(f"refused by the private-address guard: peer {peer}")
+            raise guard_refusal(f"peer {peer}")
         return response

@@ -18,7 +18,8 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 
-from spiders.session import CrawlSession
+from spiders.failures import Unfetched
+from spiders.session import CrawlSession, why_unfetched
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 _CHALLENGE_STATUSES = frozenset({403, 429, 503})
@@ -36,14 +37,23 @@ class FailClosedRobotsMiddleware(RobotsTxtMiddleware):
     "complete disallow". Scrapy treats every failure as "allow all"; here a server error,
     a 429, a network failure or a refused request means nothing is fetched from that site.
     Successful answers are kept in the spider state for `robots_max_age_s` (at most 24 h).
+
+    Every request the site's robots.txt stops fails with `Unfetched`, whose status says why:
+    `robots_disallowed` when robots.txt was read and disallows it or answered 5xx, and the
+    cause of the failed robots.txt fetch otherwise (`unreachable`, `refused`, ...).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._max_age = timedelta(seconds=crawler.settings.getint("CHANWATCH_ROBOTS_MAX_AGE_S"))
+        self._timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+        self._robots_urls: dict[str, str] = {}
+        # netloc -> why nothing is fetched from it in this run (robots.txt failed or 5xx)
+        self._closed: dict[str, Unfetched] = {}
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         parts = urlparse_cached(request)
+        self._robots_urls.setdefault(parts.netloc, f"{parts.scheme}://{parts.netloc}/robots.txt")
         if parts.netloc not in self._parsers:
             cached = self._cached_body(f"robots:{parts.scheme}://{parts.netloc}")
             if cached is not None:
@@ -54,6 +64,10 @@ class FailClosedRobotsMiddleware(RobotsTxtMiddleware):
         status = response.status
         if status >= 500 or status == 429:
             self._stats.inc_value("robotstxt/fail_closed")
+            self._closed[netloc] = Unfetched(
+                "robots_disallowed",
+                f"robots.txt answered {status}: nothing is fetched from {netloc} (fail-closed)",
+            )
             body = DISALLOW_ALL
         else:
             body = response.body if status < 400 else b""
@@ -62,10 +76,27 @@ class FailClosedRobotsMiddleware(RobotsTxtMiddleware):
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
         self._stats.inc_value("robotstxt/fail_closed")
+        cause = why_unfetched(exc, self._robots_urls[netloc], self._timeout)
+        if cause.status == "error":  # neither a network failure nor a refusal: say where
+            cause = Unfetched("error", f"robots.txt of {netloc} could not be read: {cause}")
+        self._closed[netloc] = cause
         waiting = self._parsers[netloc]
         parser = self._parser(DISALLOW_ALL)
         self._parsers[netloc] = parser
         waiting.callback(parser)  # type: ignore[union-attr]
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        netloc = urlparse_cached(request).netloc
+        closed = self._closed.get(netloc)
+        if closed is not None:
+            self._stats.inc_value("robotstxt/forbidden")
+            raise Unfetched(closed.status, closed.message)
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            raise Unfetched(
+                "robots_disallowed", f"robots.txt of {netloc} disallows {request.url}"
+            ) from None
 
     def _parser(self, body: bytes) -> RobotParser:
         return build_from_crawler(self._parserimpl, self.crawler, body)
@@ -102,7 +133,8 @@ class PoliteStopMiddleware:
         session = _session(self._crawler)
         netloc = urlparse_cached(request).netloc
         if session is not None and netloc in session.stopped:
-            raise IgnoreRequest(f"{netloc} stopped for this run: {session.stopped[netloc]}")
+            reason = session.stopped[netloc]
+            raise Unfetched("rate_limited", f"{netloc} stopped for this run: {reason}")
 
     def process_response(self, request: Request, response: Response) -> Response:
         reason = _stop_reason(response)
@@ -113,7 +145,7 @@ class PoliteStopMiddleware:
         session.stop_domain(
             urlparse_cached(request).netloc, reason, retry.decode("latin-1") if retry else None
         )
-        raise IgnoreRequest(f"{reason}: stopping requests to this domain")
+        raise Unfetched("rate_limited", f"{reason}: stopping requests to this domain")
 
 
 def _stop_reason(response: Response) -> str | None:

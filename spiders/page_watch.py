@@ -95,8 +95,7 @@ class PageWatchSpider(scrapy.Spider):
         self.validators = {k: v for k, v in (("etag", etag), ("last_modified", last_modified)) if v}
 
     def failed(self, failure: Any) -> None:
-        host = urlparse_cached(failure.request).hostname
-        self.session.request_failed(failure.value, host=host)
+        self.session.request_failed(failure.value, failure.request)
 
     async def _hash_images(self, urls: tuple[str, ...]) -> tuple[MediaHashes, ...]:
         hashed: list[MediaHashes] = []

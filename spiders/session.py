@@ -3,6 +3,8 @@
 The spider gets a `CrawlSession` as an argument; middlewares and the pipeline reach it as
 `crawler.spider.session`. It holds the run's outcome (the most actionable status reported),
 the domains stopped for this run, the ingest writer, and access to the spider state store.
+`why_unfetched` names the cause of a failed request, for the page's errback and for
+robots.txt alike.
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from scrapy import Request
+from scrapy.exceptions import CannotResolveHostError
+from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy import Engine
 
 from crawler.crawl import TargetOutcome
 from crawler.settings import Settings
-from spiders.guard import refused_by_resolver
+from spiders.failures import Unfetched, unreachable_reason
+from spiders.guard import guard_refusal, refused_by_resolver
 from spiders.writer import IngestWriter
 from storage import spider_store
 from storage.watchlist_store import TargetRow
@@ -24,8 +31,8 @@ MAX_RETRY_AFTER = timedelta(days=1)
 DEFAULT_RETRY_AFTER = timedelta(minutes=15)
 # Which outcome a run reports when several things happened: the most actionable one.
 _PRECEDENCE = (
-    "error", "refused", "robots_disallowed", "parser_stale", "no_preview", "rate_limited",
-    "not_modified", "ok",
+    "error", "refused", "unreachable", "robots_disallowed", "parser_stale", "no_preview",
+    "rate_limited", "not_modified", "ok",
 )  # fmt: skip
 
 
@@ -41,6 +48,22 @@ def retry_after(value: str | None, now: datetime) -> datetime:
         except (TypeError, ValueError):
             delay = DEFAULT_RETRY_AFTER
     return now + max(timedelta(0), min(delay, MAX_RETRY_AFTER))
+
+
+def why_unfetched(exc: BaseException, url: str, timeout: float) -> Unfetched:
+    """The status and message for a request to `url` that ended in `exc`, not a response."""
+    if isinstance(exc, Unfetched):
+        return exc
+    host = urlsplit(url).hostname
+    # The guard drops forbidden addresses inside the resolver, so a name with only forbidden
+    # addresses fails like a DNS failure: ask the resolver before calling it unresolvable.
+    if isinstance(exc, CannotResolveHostError) and refused_by_resolver(host):
+        forbidden = "a private, loopback, link-local or unspecified address"
+        return guard_refusal(f"{host} resolves to {forbidden}")
+    reason = unreachable_reason(exc, url, timeout)
+    if reason is not None:
+        return Unfetched("unreachable", reason)
+    return Unfetched("error", f"{type(exc).__name__}: {exc}")
 
 
 class CrawlSession:
@@ -60,24 +83,13 @@ class CrawlSession:
         if _PRECEDENCE.index(status) < _PRECEDENCE.index(self._outcome.status):
             self._outcome = TargetOutcome(status, message)
 
-    def request_failed(self, exc: BaseException, *, host: str | None) -> None:
+    def request_failed(self, exc: BaseException, request: Request) -> None:
         """A page request ended without a response: say why in the run's status."""
-        message = str(exc) or type(exc).__name__
-        if self.stopped:
+        if urlparse_cached(request).netloc in self.stopped:
             return  # a 429 or challenge already reported rate_limited; this is its echo
-        if "private-address guard" in message:
-            self.report("refused", message)
-        elif refused_by_resolver(host):
-            # Checked before robots.txt: a refused robots.txt fetch also fails closed.
-            self.report(
-                "refused",
-                f"refused by the private-address guard: {host} resolves to a private, "
-                "loopback, link-local or unspecified address",
-            )
-        elif "robots.txt" in message:
-            self.report("robots_disallowed", message)
-        else:
-            self.report("error", f"{type(exc).__name__}: {message}")
+        timeout = request.meta.get("download_timeout", self.settings.spiders.timeout_s)
+        unfetched = why_unfetched(exc, request.url, timeout)
+        self.report(unfetched.status, unfetched.message)
 
     # -- state between runs -----------------------------------------------------------------
 

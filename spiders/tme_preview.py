@@ -120,8 +120,7 @@ class TmePreviewSpider(scrapy.Spider):
         return []
 
     def failed(self, failure: Any) -> None:
-        host = urlparse_cached(failure.request).hostname
-        self.session.request_failed(failure.value, host=host)
+        self.session.request_failed(failure.value, failure.request)
 
     def save_state(self) -> None:
         """Called by the pipeline once every batch is committed."""

@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from crawler.crawl import TargetOutcome
 from sandbox.site import Image, SiteModel, WebPage
 from tests.integration.spider_world import SpiderWorld, world_factory
 
@@ -125,7 +126,7 @@ def test_a_bad_selector_is_an_error_naming_it(world_factory) -> None:
     assert result.outcome.status == "error" and "div[" in (result.outcome.message or "")
 
 
-def test_a_page_slower_than_the_timeout_is_an_error_and_the_run_ends(world_factory) -> None:
+def test_a_page_slower_than_the_timeout_is_unreachable_and_the_run_ends(world_factory) -> None:
     model = hub_model()
     model.delays["/hub"] = 30
     world = world_factory(model)
@@ -136,7 +137,7 @@ def test_a_page_slower_than_the_timeout_is_an_error_and_the_run_ends(world_facto
     result = world.crawl(url)
     world.site.release_slow()
 
-    assert result.outcome.status == "error" and "Timeout" in (result.outcome.message or "")
+    assert result.outcome == TargetOutcome("unreachable", f"timed out after 1 s fetching {url}")
     assert world.scalar("SELECT count(*) FROM item") == 0
 
 
