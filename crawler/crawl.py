@@ -30,7 +30,8 @@ from storage.watchlist_store import TargetRow
 
 log = get_logger(__name__)
 
-# Statuses that mean "nothing wrong with this target"; anything else fails the run (exit 1).
+# Statuses that mean "nothing wrong with this target"; anything else fails the run (exit 1),
+# among them the spiders' `unreachable`, `refused` and `robots_disallowed`.
 OK_STATUSES = frozenset(
     {"ok", "deferred", "no_account", "no_collector", "not_modified", "rate_limited"}
 )
