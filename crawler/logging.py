@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +93,18 @@ def configure(level: LogLevel = LogLevel.INFO, json: bool | None = None) -> None
         logger_factory=lambda *args: structlog.PrintLogger(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+@contextmanager
+def bind_run(target: str, kind: str, run_id: int) -> Iterator[None]:
+    """Tag every log line inside the block with the run it belongs to.
+
+    Context variables, not a bound logger: modules that log through their own module-level
+    logger are tagged too, and concurrent runs (each its own asyncio task, hence its own copy
+    of the context) never see each other's tags. The previous values come back on exit.
+    """
+    with structlog.contextvars.bound_contextvars(target=target, kind=kind, run_id=run_id):
+        yield
 
 
 def get_logger(name: str) -> Any:

@@ -6,6 +6,7 @@ read stderr, so what is checked is exactly what would be written.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from crawler.cli.main import run
 from crawler.logging import (
     REDACTED,
     LogLevel,
+    bind_run,
     configure,
     get_logger,
     redact_secrets,
@@ -236,6 +238,65 @@ def test_level_filter_drops_lower_levels(capsys: pytest.CaptureFixture[str]) -> 
     log.warning("loud")
     _, lines = json_lines(capsys)
     assert [line["event"] for line in lines] == ["loud"]
+
+
+# --- bind_run -----------------------------------------------------------------------------------
+
+
+def test_bind_run_tags_every_line_of_the_run_and_nothing_after(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure(json=True)
+    with bind_run("@some_channel", "telegram", 42):
+        get_logger("crawler.one").info("fetched")
+        get_logger("crawler.other").warning("flood", seconds=3)
+    get_logger("crawler.one").info("idle")
+    _, (fetched, flood, idle) = json_lines(capsys)
+    for line in (fetched, flood):
+        assert (line["target"], line["kind"], line["run_id"]) == ("@some_channel", "telegram", 42)
+    assert not {"target", "kind", "run_id"} & idle.keys()
+
+
+def test_bind_run_restores_the_outer_run_on_exit(capsys: pytest.CaptureFixture[str]) -> None:
+    configure(json=True)
+    with bind_run("outer", "web_page", 1):
+        with bind_run("inner", "tme_preview", 2):
+            get_logger("test").info("inner step")
+        get_logger("test").info("outer step")
+    _, (inner, outer) = json_lines(capsys)
+    assert (inner["target"], inner["run_id"]) == ("inner", 2)
+    assert (outer["target"], outer["kind"], outer["run_id"]) == ("outer", "web_page", 1)
+
+
+def test_concurrent_runs_in_tasks_keep_their_own_tags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Both runs are inside their blocks at once: each line must still name its own run.
+    configure(json=True)
+
+    async def run(target: str, run_id: int, entered: asyncio.Event, go: asyncio.Event) -> None:
+        with bind_run(target, "telegram", run_id):
+            entered.set()
+            await go.wait()
+            get_logger("test").info("step")
+
+    async def both() -> None:
+        first_in, second_in, go = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        tasks = [
+            asyncio.create_task(run("@first", 1, first_in, go)),
+            asyncio.create_task(run("@second", 2, second_in, go)),
+        ]
+        await first_in.wait()
+        await second_in.wait()
+        go.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(both())
+    _, lines = json_lines(capsys)
+    assert sorted((line["target"], line["run_id"]) for line in lines) == [
+        ("@first", 1),
+        ("@second", 2),
+    ]
 
 
 # --- The CLI's --log-level ---------------------------------------------------------------------
