@@ -7,6 +7,11 @@ without a flag on every row: items above its highest rowid (new items arrive in 
 the few in `search_queue` (text changed after indexing). Queries scan exactly those as well, so
 results are never stale — only slower while the indexer lags.
 
+Search sees the *searchable form* of a text: the text without the invisible characters rooms
+hide inside words (storage.invisible, the set the keyword matchers drop too), so 겹지인 finds
+겹<U+200B>지인방. The index holds that form, the scan and the re-check compute it, and the query
+is folded the same way. The item's own text stays exactly as collected: it is the evidence.
+
 Shorter queries cannot use trigrams on either backend and scan, which is still correct. (The
 FTS5 `LIKE` path is avoided on purpose: SQLite 3.40 returned no rows for two-syllable Hangul.)
 """
@@ -16,53 +21,95 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, func, literal, text
+from sqlalchemy import Engine, false, func, literal, text
 
+from storage.invisible import INVISIBLE_CLASS, without_invisible
 from storage.models import Item
 
-MIN_INDEXED_CHARS = 3
+MIN_INDEXED_CHARS = 3  # FTS5 trigrams match nothing shorter
 _BATCH = 20_000
 _items = Item.__table__
-# Everything above the index's highest rowid, and queued edits, is not indexed yet.
-_PENDING = (
-    "SELECT id FROM item WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) "
+# Everything above the index's highest rowid, and queued edits, is pending: not indexed yet.
+# On SQLite, FTS5 hits are candidates, re-checked with the pending items (FTS5 folds case its
+# own way). On PostgreSQL, ILIKE on item_fts, which holds the searchable form, is the answer
+# for indexed items (through the trigram index from three characters, else a scan that folds
+# nothing); only pending items, queued edits among them (their index row is stale), are
+# folded as they are scanned.
+_SQLITE_CANDIDATES = text(
+    "SELECT rowid FROM item_fts WHERE item_fts MATCH :pattern "
+    "UNION ALL SELECT id FROM item WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) "
     "UNION ALL SELECT item_id FROM search_queue"
 )
-_INDEX_NEW = text(
-    "INSERT INTO item_fts (rowid, text) SELECT id, text FROM item "
-    "WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) ORDER BY id LIMIT :batch"
-)
+_PG_FOUND = text(
+    "SELECT rowid FROM item_fts WHERE text ILIKE :pattern ESCAPE '\\' "
+    "AND rowid NOT IN (SELECT item_id FROM search_queue) "
+    "UNION ALL SELECT id FROM item WHERE id IN ("
+    "SELECT id FROM item WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) "
+    "UNION ALL SELECT item_id FROM search_queue"
+    ") AND regexp_replace(text, :invisible, '', 'g') ILIKE :pattern ESCAPE '\\'"
+).bindparams(invisible=INVISIBLE_CLASS)
+# The index holds the searchable form: cw_searchable on SQLite, the same class of characters
+# removed by regexp_replace on PostgreSQL.
+_INDEX_NEW = {
+    "sqlite": text(
+        "INSERT INTO item_fts (rowid, text) SELECT id, cw_searchable(text) FROM item "
+        "WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) ORDER BY id LIMIT :batch"
+    ),
+    "postgresql": text(
+        "INSERT INTO item_fts (rowid, text) "
+        "SELECT id, regexp_replace(text, :invisible, '', 'g') FROM item "
+        "WHERE id > (SELECT coalesce(max(rowid), 0) FROM item_fts) ORDER BY id LIMIT :batch"
+    ).bindparams(invisible=INVISIBLE_CLASS),
+}
 _WATERMARK = text("SELECT coalesce(max(rowid), 0) FROM item_fts")
 # Edits above the watermark wait for the new-item pass, which covers them in id order.
 _UNINDEX_EDITED = text(
     "DELETE FROM item_fts WHERE rowid IN "
     "(SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
 )
-_INDEX_EDITED = text(
-    "INSERT INTO item_fts (rowid, text) SELECT id, text FROM item "
-    "WHERE id IN (SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
-)
+_INDEX_EDITED = {
+    "sqlite": text(
+        "INSERT INTO item_fts (rowid, text) SELECT id, cw_searchable(text) FROM item "
+        "WHERE id IN (SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
+    ),
+    "postgresql": text(
+        "INSERT INTO item_fts (rowid, text) "
+        "SELECT id, regexp_replace(text, :invisible, '', 'g') FROM item "
+        "WHERE id IN (SELECT item_id FROM search_queue WHERE item_id <= :watermark)"
+    ).bindparams(invisible=INVISIBLE_CLASS),
+}
 _DEQUEUE_EDITED = text("DELETE FROM search_queue WHERE item_id <= :watermark")
 
 
 def register_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
     # SQLite's lower() folds ASCII only; investigators search Hangul, Cyrillic and Latin alike.
     dbapi_connection.create_function("cw_contains", 2, _contains, deterministic=True)
+    dbapi_connection.create_function("cw_searchable", 1, _searchable, deterministic=True)
+
+
+def _searchable(value: str | None) -> str | None:
+    return None if value is None else without_invisible(value)
 
 
 def _contains(haystack: str | None, needle: str | None) -> bool:
+    # The needle arrives searchable and case-folded: text_condition folds the query once.
     if haystack is None or needle is None:
         return False
-    return needle.casefold() in haystack.casefold()
+    folded = haystack.casefold()
+    # A hit in the text as collected is a hit in its searchable form (the needle holds no
+    # invisible character), and one character is found in either or in neither: only a
+    # longer needle that missed needs the invisible characters removed, the slower part.
+    return needle in folded or (len(needle) > 1 and needle in without_invisible(folded))
 
 
 def catch_up(engine: Engine, batch: int = _BATCH) -> int:
     """Index everything pending; returns how many items were (re)indexed."""
+    index_new, index_edited = _INDEX_NEW[engine.dialect.name], _INDEX_EDITED[engine.dialect.name]
     indexed = 0
     while True:
         with engine.begin() as conn:
             # New items first, in id order, so the watermark only ever covers indexed rows.
-            added = conn.execute(_INDEX_NEW, {"batch": batch}).rowcount
+            added = conn.execute(index_new, {"batch": batch}).rowcount
             if added:
                 indexed += added
                 continue
@@ -70,23 +117,23 @@ def catch_up(engine: Engine, batch: int = _BATCH) -> int:
             # leave that edit queued, unindexed, for a later pass.
             covered = {"watermark": conn.execute(_WATERMARK).scalar_one()}
             conn.execute(_UNINDEX_EDITED, covered)
-            indexed += conn.execute(_INDEX_EDITED, covered).rowcount
+            indexed += conn.execute(index_edited, covered).rowcount
             conn.execute(_DEQUEUE_EDITED, covered)
             return indexed
 
 
 def text_condition(dialect: str, query: str) -> Any:
-    """A WHERE condition on item: its text contains `query`, case-insensitively."""
+    """A WHERE condition on item: its searchable text contains `query`'s, case-insensitively."""
+    query = without_invisible(query)
+    if not query:
+        # Nothing searchable contains an invisible character; matching every item instead
+        # would answer a query nobody meant.
+        return false()
     if dialect == "postgresql":
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        contains = _items.c.text.ilike(f"%{escaped}%", escape="\\")
-        indexed = "SELECT rowid FROM item_fts WHERE text ILIKE :pattern ESCAPE '\\'"
-        params = {"pattern": f"%{escaped}%"}
-    else:
-        contains = func.cw_contains(_items.c.text, literal(query))
-        indexed = "SELECT rowid FROM item_fts WHERE item_fts MATCH :pattern"
-        params = {"pattern": '"' + query.replace('"', '""') + '"'}
+        return _items.c.id.in_(_PG_FOUND.bindparams(pattern=f"%{escaped}%"))
+    contains = func.cw_contains(_items.c.text, literal(query.casefold()))
     if len(query) < MIN_INDEXED_CHARS:
         return contains
-    candidates = text(indexed + " UNION ALL " + _PENDING).bindparams(**params)
+    candidates = _SQLITE_CANDIDATES.bindparams(pattern='"' + query.replace('"', '""') + '"')
     return _items.c.id.in_(candidates) & contains
