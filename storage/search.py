@@ -79,6 +79,9 @@ _INDEX_EDITED = {
     ).bindparams(invisible=INVISIBLE_CLASS),
 }
 _DEQUEUE_EDITED = text("DELETE FROM search_queue WHERE item_id <= :watermark")
+# PostgreSQL advisory locks share one key space per database: a fixed key of our own
+# (the ASCII of "cw_index").
+_TAKE_TURNS = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=0x63775F696E646578)
 
 
 def register_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
@@ -103,11 +106,24 @@ def _contains(haystack: str | None, needle: str | None) -> bool:
 
 
 def catch_up(engine: Engine, batch: int = _BATCH) -> int:
-    """Index everything pending; returns how many items were (re)indexed."""
+    """Index everything pending; returns how many items this call (re)indexed.
+
+    Safe to run in several processes at once (`db index` beside a crawl's housekeeping):
+    their batches take turns, so each item is indexed once, by one of them.
+    """
     index_new, index_edited = _INDEX_NEW[engine.dialect.name], _INDEX_EDITED[engine.dialect.name]
     indexed = 0
     while True:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two indexers would read the same watermark and insert the same rows: the
+                # second failed on item_fts's key. Taking turns (held until this batch commits)
+                # rather than ON CONFLICT DO NOTHING: the indexing is the expensive part, and
+                # the loser would compute and then throw away the same trigram entries, and
+                # re-index the same queued edits. SQLite takes turns already: each batch's
+                # first statement writes, so it holds the database's write lock before it reads
+                # the watermark (and FTS5 tables take no ON CONFLICT).
+                conn.execute(_TAKE_TURNS)
             # New items first, in id order, so the watermark only ever covers indexed rows.
             added = conn.execute(index_new, {"batch": batch}).rowcount
             if added:
