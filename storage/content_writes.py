@@ -42,6 +42,7 @@ from storage.models import (
 
 _CHUNK = 500
 _items = Item.__table__
+_sources = Source.__table__
 _media = Media.__table__
 
 
@@ -128,6 +129,35 @@ def load_source(conn: Connection, source_id: int) -> SourceRecord:
 
 def update_source(conn: Connection, source_id: int, values: dict[str, Any]) -> None:
     conn.execute(update(Source.__table__).where(Source.id == source_id).values(**values))
+
+
+def link_recreated(conn: Connection, new_source_id: int, old_source_id: int, at: datetime) -> bool:
+    """Point a re-created room's source at the one that held its name before, with a
+    `recreated` row in its history; False when it already pointed there (a re-run)."""
+    linked = conn.execute(
+        update(_sources)
+        .where(
+            _sources.c.id == new_source_id,
+            or_(
+                _sources.c.previous_source_id.is_(None),
+                _sources.c.previous_source_id != old_source_id,
+            ),
+        )
+        .values(previous_source_id=old_source_id)
+    )
+    if linked.rowcount != 1:
+        return False
+    new = conn.execute(
+        select(_sources.c.username, _sources.c.title, _sources.c.about).where(
+            _sources.c.id == new_source_id
+        )
+    ).one()
+    add_source_snapshot(
+        conn,
+        {"source_id": new_source_id, "observed_at": at, "username": new.username,
+         "title": new.title, "about": new.about, "change": "recreated"},
+    )  # fmt: skip
+    return True
 
 
 def add_source_snapshot(conn: Connection, row: dict[str, Any]) -> None:
@@ -252,14 +282,20 @@ def _item_upsert(dialect_name: str) -> Insert:
     )
 
 
+# A write that changes nothing but begins the write transaction (SQLite takes its write lock
+# at a writing statement's start, whether or not a row matches); a no-op once one is open.
+_SQLITE_TAKE_WRITE_LOCK = "UPDATE item SET id = id WHERE 0"
+
+
 def upsert_items(
     conn: Connection, source_id: int, collector: str, rows: Sequence[dict[str, Any]]
 ) -> dict[str, ItemState]:
     """Insert new items of one source and refresh counters of known ones.
 
-    Returns, per platform id, the item's state before this batch. Rows carry every column of
-    ITEM_COLUMNS. Text and versions of known items
-    are not touched here: only a changed sighting may change them.
+    Returns, per platform id, the item's state before this batch; `existed` is False only for
+    rows this batch inserted, so concurrent batches of the same posts count each as new once.
+    Rows carry every column of ITEM_COLUMNS. Text and versions of known items are not touched
+    here: only a changed sighting may change them.
     """
     if not rows:
         return {}
@@ -277,6 +313,11 @@ def upsert_items(
             else ItemState(item_id, False, 1, None)
             for pid, item_id, count, seen, inserted in returned
         }
+    # SQLite cannot return rows from a batch, so "new" is "absent before the upsert", read in
+    # the upsert's own transaction once it holds the write lock. pysqlite runs reads before a
+    # transaction's first write outside it: read there, two concurrent batches of the same
+    # posts both found them absent and both counted them new (600 + 1,000 for 1,000 items).
+    conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
     platform_ids = [row["platform_id"] for row in rows]
     before = _known_items(conn, source_id, platform_ids)
     bulk.executemany(conn, statement, _items, rows)
