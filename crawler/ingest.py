@@ -33,6 +33,7 @@ from crawler.observations import (
     Post,
     SourceAvailability,
     SourceKey,
+    SourceRecreated,
 )
 from storage import content_writes as writes
 
@@ -43,7 +44,8 @@ MAX_LINK_URL = 2048
 class SourceChange:
     source_id: int
     change: str
-    """first | username | title | about | unavailable | available"""
+    """first | username | title | about | unavailable | available | recreated (`before`: the
+    id of the source that held the name)"""
     before: str | None = None
     after: str | None = None
 
@@ -103,6 +105,10 @@ def ingest_batch(
             _apply_snapshot(conn, source_id, obs, result)
         elif isinstance(obs, SourceAvailability):
             _apply_availability(conn, source_id, obs, result)
+        elif isinstance(obs, SourceRecreated):
+            previous = sources.id_for(obs.previous, obs.observed_at)
+            if writes.link_recreated(conn, source_id, previous, obs.observed_at):
+                result.source_changes.append(SourceChange(source_id, "recreated", str(previous)))
         elif isinstance(obs, Post):
             sightings[source_id, obs.collector][str(obs.message_id)] = obs
         elif isinstance(obs, PageSnapshot):

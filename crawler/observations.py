@@ -142,6 +142,17 @@ class SourceAvailability:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRecreated:
+    """The name `source` is known by used to belong to `previous`: a room deleted (or taken
+    down) and re-created under its old username, with a new platform id. The new source links
+    to the old one; the old one's history stays as it was."""
+
+    source: SourceKey
+    previous: SourceKey
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     source: SourceKey
     message_id: int
@@ -189,4 +200,6 @@ class ItemGone:
     observed_at: datetime
 
 
-Observation = ChannelSnapshot | SourceAvailability | Post | PageSnapshot | ItemGone
+Observation = (
+    ChannelSnapshot | SourceAvailability | SourceRecreated | Post | PageSnapshot | ItemGone
+)

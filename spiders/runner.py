@@ -12,8 +12,8 @@ Measured choices (Scrapy 2.19, Twisted 26.10, see bench/README.md):
   OS when it ends), and a hard time limit the parent can enforce by killing it.
 
 The parent sends the job (target, run id, settings) on stdin, never in argv or the
-environment. The child forks its ingest writer (spiders/writer.py: `RunContext` with
-`default_matchers`, on the other core), crawls, and prints its outcome as one JSON line on
+environment. The child forks its ingest writer (spiders/writer.py: a `RunContext` with
+the matchers, on the other core), crawls, and prints its outcome as one JSON line on
 stdout. Measured cost: ~1.2 s of start-up per target (imports), so a pass over hundreds of
 spider targets spends minutes starting processes; one child per pass is the next step if
 that matters.
@@ -29,12 +29,15 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from crawler.crawl import RunContext, TargetOutcome
+from crawler.collect import RunStatus, Sink, TargetOutcome
 from crawler.logging import get_logger, redact_text
 from crawler.settings import ENV_PREFIX, Settings
 from storage.watchlist_store import TargetRow
 
 log = get_logger(__name__)
+FIRST = asyncio.FIRST_COMPLETED
+SHUTDOWN_GRACE_S = 20.0
+"""How long a spider told to stop may take to close (in-flight requests, the writer's commit)."""
 
 SPIDER_FOR_KIND = {"tme_preview": "tme_preview", "web_page": "page_watch"}
 _SETTINGS_SENT = {
@@ -70,7 +73,7 @@ class SpiderCollector:
     def unavailable(self, settings: Settings) -> TargetOutcome | None:
         return None
 
-    async def collect(self, target: TargetRow, run: RunContext) -> TargetOutcome:
+    async def collect(self, target: TargetRow, run: Sink) -> TargetOutcome:
         job = job_document(target, run.run_id, run.settings, self._overrides)
         # The child's settings come from the job alone, not from CHANWATCH_* variables
         # (which may hold secrets it does not need).
@@ -80,15 +83,29 @@ class SpiderCollector:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
+        limit = run.settings.spiders.max_run_s
+        talk = asyncio.ensure_future(child.communicate(json.dumps(job).encode()))
+        stopping = asyncio.ensure_future(run.until_stopping())
         try:
-            out, err = await asyncio.wait_for(
-                child.communicate(json.dumps(job).encode()), run.settings.spiders.max_run_s
-            )
-        except TimeoutError:
-            child.kill()
-            await child.wait()
-            limit = run.settings.spiders.max_run_s
-            return TargetOutcome("error", f"spider ran longer than spiders.max_run_s ({limit} s)")
+            done, _ = await asyncio.wait({talk, stopping}, timeout=limit, return_when=FIRST)
+            if talk not in done and stopping in done:
+                # Shutting down: Scrapy closes the spider gracefully on SIGTERM (requests in
+                # flight finish, the writer commits) and still prints its outcome.
+                child.terminate()
+                await asyncio.wait({talk}, timeout=SHUTDOWN_GRACE_S)
+            if not talk.done():
+                child.kill()
+                await child.wait()
+                if stopping.done():
+                    return TargetOutcome(RunStatus.ERROR, "spider did not stop at shutdown")
+                return TargetOutcome(
+                    RunStatus.ERROR, f"spider ran longer than spiders.max_run_s ({limit} s)"
+                )
+        finally:
+            stopping.cancel()
+            if not talk.done():
+                talk.cancel()
+        out, err = talk.result()
         if err.strip():  # Scrapy's warnings and errors: kept in our log, secrets redacted
             tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
             log.warning("spider output", target=target.locator, stderr=redact_text("\n".join(tail)))
@@ -102,9 +119,14 @@ def _outcome(returncode: int | None, out: bytes, err: bytes) -> TargetOutcome:
     except ValueError:
         found = None
     if returncode == 0 and isinstance(found, dict) and isinstance(found.get("status"), str):
-        return TargetOutcome(found["status"], found.get("message"))
+        retry_at = found.get("retry_at")
+        return TargetOutcome(
+            found["status"], found.get("message"),
+            datetime.fromisoformat(retry_at) if isinstance(retry_at, str) else None,
+        )  # fmt: skip
     tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-    return TargetOutcome("error", redact_text(f"spider process exited {returncode}: {tail[0]}"))
+    message = redact_text(f"spider process exited {returncode}: {tail[0]}")
+    return TargetOutcome(RunStatus.ERROR, message)
 
 
 def _target(row: dict[str, Any]) -> TargetRow:
@@ -154,7 +176,9 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
 
 def main() -> None:
     outcome = run_job(json.loads(sys.stdin.read()))
-    print(json.dumps({"status": outcome.status, "message": outcome.message}), flush=True)
+    retry_at = outcome.retry_at.isoformat() if outcome.retry_at else None
+    line = {"status": outcome.status, "message": outcome.message, "retry_at": retry_at}
+    print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

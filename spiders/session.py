@@ -19,7 +19,7 @@ from scrapy.exceptions import CannotResolveHostError
 from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy import Engine
 
-from crawler.crawl import TargetOutcome
+from crawler.collect import TargetOutcome
 from crawler.settings import Settings
 from spiders.failures import Unfetched, unreachable_reason
 from spiders.guard import guard_refusal, refused_by_resolver
@@ -78,10 +78,12 @@ class CrawlSession:
     def outcome(self) -> TargetOutcome:
         return self._outcome
 
-    def report(self, status: str, message: str | None = None) -> None:
+    def report(
+        self, status: str, message: str | None = None, retry_at: datetime | None = None
+    ) -> None:
         """Record a problem; the run ends with the most actionable status reported."""
         if _PRECEDENCE.index(status) < _PRECEDENCE.index(self._outcome.status):
-            self._outcome = TargetOutcome(status, message)
+            self._outcome = TargetOutcome(status, message, retry_at)
 
     def request_failed(self, exc: BaseException, request: Request) -> None:
         """A page request ended without a response: say why in the run's status."""
@@ -115,7 +117,8 @@ class CrawlSession:
         until = retry_after(retry_after_header, now)
         self.stopped[netloc] = reason
         self.save_state(f"domain:{netloc}", {"until": until.isoformat(), "reason": reason})
-        self.report("rate_limited", f"{reason} from {netloc}; not before {until:%H:%M:%S} UTC")
+        message = f"{reason} from {netloc}; not before {until:%H:%M:%S} UTC"
+        self.report("rate_limited", message, until)
 
     def domain_wait(self, netloc: str) -> datetime | None:
         """Until when an earlier run was told to leave `netloc` alone, if that is still ahead."""

@@ -33,7 +33,8 @@ class WriterDied(RuntimeError):
 
 
 def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue) -> None:
-    from crawler.crawl import RunContext, default_matchers
+    from crawler.jobs.runner import RunContext
+    from crawler.matching.pipeline import build_matchers
     from crawler.settings import Settings
     from storage.engine import make_engine
 
@@ -42,7 +43,7 @@ def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue
     spider_pid = os.getppid()
     error: str | None = None
     try:
-        run = RunContext(engine, settings, run_id, default_matchers(engine, settings))
+        run = RunContext(engine, settings, run_id, build_matchers(engine, settings))
         while (batch := _next(jobs, spider_pid)) is not None:
             if error is None:  # after a failure, drain so the spider never blocks on put
                 try:

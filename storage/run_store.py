@@ -42,3 +42,13 @@ def finish_run(
         ).where(_runs.c.id == run_id)
     ).one()
     return RunCounts(*row)
+
+
+def close_abandoned(conn: Connection, target_id: int, *, at: datetime) -> int:
+    """Close the target's runs still open: only a process that died mid-run leaves one (the
+    caller holds the target's claim, so nobody else is running it)."""
+    return conn.execute(
+        update(_runs)
+        .where(_runs.c.target_id == target_id, _runs.c.finished_at.is_(None))
+        .values(status="abandoned", finished_at=at, error="the process running it stopped")
+    ).rowcount

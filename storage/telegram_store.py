@@ -6,9 +6,9 @@ by ingest only; this module holds the collector's own bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, or_, select, update
@@ -19,15 +19,13 @@ from storage.models import (
     Item,
     Media,
     Source,
-    SourceSnapshot,
     Target,
     TelegramAccount,
     TelegramPeer,
 )
-from storage.models.operations import TelegramCursor, TelegramLease
+from storage.models.operations import TelegramCursor
 
 _accounts = TelegramAccount.__table__
-_leases = TelegramLease.__table__
 _peers = TelegramPeer.__table__
 _cursors = TelegramCursor.__table__
 _sources = Source.__table__
@@ -121,69 +119,6 @@ def take_resolve(conn: Connection, account_id: int, day: str, budget: int) -> bo
     return taken.rowcount == 1
 
 
-# -- leases -----------------------------------------------------------------------------------
-
-
-def acquire_lease(
-    conn: Connection,
-    auth_key_id: str,
-    owner: str,
-    *,
-    now: datetime,
-    ttl: timedelta,
-    holder_gone: Callable[[str], bool],
-) -> str | None:
-    """Take the lease on an auth key for `owner`; None when taken, else who holds it.
-
-    A lease past its time, or held by a process that `holder_gone` says no longer exists (a
-    crashed collector on this host), is taken over.
-    """
-    until = now + ttl
-    current = conn.execute(
-        select(_leases.c.owner, _leases.c.until).where(_leases.c.auth_key_id == auth_key_id)
-    ).first()
-    if current is not None and current.owner != owner:
-        if current.until > now and not holder_gone(current.owner):
-            return current.owner
-        # Take over only the exact lease we judged stale: another process may take it first.
-        taken = conn.execute(
-            update(_leases)
-            .where(
-                _leases.c.auth_key_id == auth_key_id,
-                _leases.c.owner == current.owner,
-                _leases.c.until == current.until,
-            )
-            .values(owner=owner, until=until)
-        )
-        return None if taken.rowcount == 1 else current.owner
-    stmt = dialect_insert(conn, _leases).values(auth_key_id=auth_key_id, owner=owner, until=until)
-    # RETURNING rather than rowcount: psycopg reported -1 for this upsert through SQLAlchemy.
-    held = conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["auth_key_id"],
-            set_={"until": until},
-            where=_leases.c.owner == owner,
-        ).returning(_leases.c.owner)
-    ).scalar()
-    if held == owner:
-        return None
-    return conn.execute(
-        select(_leases.c.owner).where(_leases.c.auth_key_id == auth_key_id)
-    ).scalar()
-
-
-def release_lease(conn: Connection, auth_key_id: str, owner: str) -> None:
-    conn.execute(
-        _leases.delete().where(_leases.c.auth_key_id == auth_key_id, _leases.c.owner == owner)
-    )
-
-
-def lease_holder(conn: Connection, auth_key_id: str, now: datetime) -> str | None:
-    return conn.execute(
-        select(_leases.c.owner).where(_leases.c.auth_key_id == auth_key_id, _leases.c.until > now)
-    ).scalar()
-
-
 # -- peers, targets, sources ------------------------------------------------------------------
 
 
@@ -230,27 +165,6 @@ def save_peer(
             set_={"access_hash": access_hash, "resolved_at": at},
         )
     )
-
-
-def link_recreated(conn: Connection, new_source_id: int, old_source_id: int, at: datetime) -> None:
-    """A username now names a different channel: the new source points at the old one, and
-    its history gets a `recreated` row. The old source's rows are left as they are."""
-    conn.execute(
-        update(_sources)
-        .where(_sources.c.id == new_source_id)
-        .values(previous_source_id=old_source_id)
-    )
-    new = conn.execute(
-        select(_sources.c.username, _sources.c.title, _sources.c.about).where(
-            _sources.c.id == new_source_id
-        )
-    ).one()
-    conn.execute(
-        SourceSnapshot.__table__.insert().values(
-            source_id=new_source_id, observed_at=at, username=new.username, title=new.title,
-            about=new.about, change="recreated",
-        )
-    )  # fmt: skip
 
 
 # -- cursors and the re-check window ----------------------------------------------------------

@@ -184,9 +184,10 @@ def list_names(conn: Connection) -> list[tuple[str, str | None, int]]:
     return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
 
 
-def record_target_run(
+def record_crawl(
     conn: Connection,
-    target_id: int,
+    kind: str,
+    locator: str,
     *,
     status: str,
     failed: bool,
@@ -195,8 +196,9 @@ def record_target_run(
     at: datetime,
     next_due_at: datetime,
 ) -> None:
-    """``failed`` counts towards consecutive failures; ``succeeded`` (the target was actually
-    collected) moves ``last_success_at``. A deferred run is neither."""
+    """Record a run on every target that watches `locator` (one crawl serves every watchlist
+    holding it). ``failed`` counts towards consecutive failures; ``succeeded`` (the target was
+    actually collected) moves ``last_success_at``. A deferred run is neither."""
     values: dict[str, Any] = {
         "last_run_at": at,
         "last_status": status,
@@ -206,4 +208,54 @@ def record_target_run(
     }
     if succeeded:
         values["last_success_at"] = at
-    conn.execute(update(_targets).where(_targets.c.id == target_id).values(**values))
+    conn.execute(
+        update(_targets)
+        .where(_targets.c.kind == kind, _targets.c.locator == locator)
+        .values(**values)
+    )
+
+
+def due_targets(
+    conn: Connection, now: datetime, *, kinds: Sequence[str], limit: int
+) -> list[TargetRow]:
+    """Up to `limit` enabled targets due at `now`, most overdue first (never run: first of
+    all), then by priority. Served by the (enabled, next_due_at) index, so a scheduler tick
+    stays cheap however many targets are due."""
+    columns = [_targets.c[name] for name in _ROW_COLUMNS]
+    query = (
+        select(_targets.c.id, _lists.c.name, *columns)
+        .join(_lists, _lists.c.id == _targets.c.watchlist_id)
+        .where(
+            _targets.c.enabled,
+            or_(_targets.c.next_due_at.is_(None), _targets.c.next_due_at <= now),
+            _targets.c.kind.in_(list(kinds)),
+        )
+        .order_by(
+            _targets.c.next_due_at.is_not(None),
+            _targets.c.next_due_at,
+            _targets.c.priority.desc(),
+            _targets.c.id,
+        )
+        .limit(limit)
+    )
+    return [TargetRow(*row) for row in conn.execute(query)]
+
+
+def next_due_at(conn: Connection, after: datetime, *, kinds: Sequence[str]) -> datetime | None:
+    """When the next enabled target falls due after `after` (None: none ever will)."""
+    return conn.execute(
+        select(func.min(_targets.c.next_due_at)).where(
+            _targets.c.enabled, _targets.c.next_due_at > after, _targets.c.kind.in_(list(kinds))
+        )
+    ).scalar()
+
+
+def count_due(conn: Connection, now: datetime, *, kinds: Sequence[str]) -> int:
+    """How many enabled targets are due at `now` (the scheduler's backlog)."""
+    return conn.execute(
+        select(func.count()).where(
+            _targets.c.enabled,
+            or_(_targets.c.next_due_at.is_(None), _targets.c.next_due_at <= now),
+            _targets.c.kind.in_(list(kinds)),
+        )
+    ).scalar_one()

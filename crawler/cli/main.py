@@ -16,6 +16,7 @@ from crawler.cli import (
     demo_cmd,
     items_cmd,
     rules_cmd,
+    service_cmd,
     telegram_cmd,
     watchlist_cmd,
 )
@@ -43,6 +44,8 @@ app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)
 app.command("crawl")(crawl_cmd.crawl)
 app.command("demo")(demo_cmd.demo)
+app.command("run")(service_cmd.run)
+app.command("probe")(service_cmd.probe_command)
 
 
 @app.callback()

@@ -93,10 +93,10 @@ async def _state(
     now = datetime.now(UTC)
     single = telegram.model_copy(update={"accounts": (configured,)})
     picked = accounts.acquire(engine, single, now)
-    if isinstance(picked, str):
-        if "flood-waiting" in picked:
-            return "flood-waiting until " + picked.rsplit(" until ", 1)[1]
-        if "not authorized" in picked:
+    if isinstance(picked, accounts.NoneFree):
+        if "flood-waiting" in picked.reason:
+            return "flood-waiting until " + picked.reason.rsplit(" until ", 1)[1]
+        if "not authorized" in picked.reason:
             return "unauthorized"
         return "in use by another process"
     try:

@@ -25,14 +25,21 @@ def source_change_candidates(
     reused: Mapping[int, int],
     reach: Mapping[int, int],
 ) -> list[Candidate]:
-    """`reused` maps a newly seen source to the older source that held its username."""
+    """`reused` maps a newly seen source to the older source that held its username (as the
+    database shows it); a `recreated` change is the collector's own word for the same, with
+    the previous source in `before`. Either raises one `username_reused` alert."""
     candidates = []
+    recreated = {c.source_id: int(c.before or 0) for c in changes if c.change == "recreated"}
+    titles = {c.source_id: c.after for c in changes if c.change == "first"}
     for change in changes:
         source_id, kind = change.source_id, change.change
         evidence: dict[str, object] = {"before": change.before, "after": change.after}
-        if kind == "first" and source_id in reused:
+        if kind == "recreated" or (kind == "first" and source_id in reused):
+            if kind == "first" and source_id in recreated:
+                continue  # the recreated change of the same batch speaks for it
             kind = "username_reused"
-            evidence = {"previous_source_id": reused[source_id], "title": change.after}
+            previous = recreated.get(source_id, reused.get(source_id))
+            evidence = {"previous_source_id": previous, "title": titles.get(source_id)}
         elif kind == "first" or source_id not in watched or kind not in CHANGE_SEVERITY:
             continue
         candidates.append(

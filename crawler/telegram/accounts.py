@@ -1,28 +1,29 @@
 """Which account a target runs on: not flood-waiting, and its session leased to this process.
 
-Two processes on one auth key get the key revoked by Telegram, so the lease is keyed by the
-key id (two account names may hold one key) and taken atomically in the database. A lease of a
-process that died on this host is taken over at once; any other lapses after
-`telegram.lease_seconds` unless renewed.
+Two processes on one auth key get the key revoked by Telegram, so the lease (kind
+`telegram_key`) is keyed by the key id (two account names may hold one key) and taken
+atomically in the database. A lease of a process that died on this host is taken over at once;
+any other lapses after `telegram.lease_seconds` unless renewed, and a holder whose renewal fails
+stops using the key at half that time (crawler/owner.py), so two hosts never use one key.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.logging import get_logger
+from crawler.owner import Fence, LeaseLostError, holder_gone, task_owner
 from crawler.settings import TelegramAccount, TelegramSettings
 from crawler.telegram.client import session_key_id
+from storage import lease_store
 from storage import telegram_store as store
 
-_HOST = socket.gethostname()
-OWNER = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-"""This process as a lease holder."""
+LEASE_KIND = "telegram_key"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,69 +31,86 @@ class Lease:
     account: store.AccountRow
     session: str
     auth_key_id: str
+    owner: str
+    """This run as the key's holder: another run of the same process is another holder."""
+    fence: Fence = field(compare=False)
+
+    def check(self) -> None:
+        """Raise LeaseLostError when the lease may have lapsed: stop using the key."""
+        self.fence.check(f"account {self.account.name}")
 
 
-def holder_gone(owner: str) -> bool:
-    """True when `owner` is a process on this host that no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+BUSY_RETRY = timedelta(seconds=30)
+"""When every account is leased elsewhere, ask again this soon: runs end much sooner than
+their leases, which only bound how long a vanished holder blocks a key."""
 
 
-def acquire(engine: Engine, telegram: TelegramSettings, now: datetime) -> Lease | str:
-    """The first configured account that is free, or why none is."""
-    reasons = []
+@dataclass(frozen=True, slots=True)
+class NoneFree:
+    """Why no account can take a target now, and when one may."""
+
+    reason: str
+    retry_at: datetime | None
+
+
+def acquire(engine: Engine, telegram: TelegramSettings, now: datetime) -> Lease | NoneFree:
+    """The first configured account that is free, or why none is and when to ask again."""
+    reasons, retry = [], []
     for configured in telegram.accounts:
-        lease, reason = _try(engine, configured, telegram, now)
+        lease, reason, free_at = _try(engine, configured, telegram, now)
         if lease is not None:
             return lease
         reasons.append(reason)
-    return "; ".join(reasons) or "no Telegram account configured"
+        if free_at is not None:
+            retry.append(free_at)
+    reason = "; ".join(reasons) or "no Telegram account configured"
+    return NoneFree(reason, min(retry, default=None))
 
 
 def _try(
     engine: Engine, configured: TelegramAccount, telegram: TelegramSettings, now: datetime
-) -> tuple[Lease | None, str]:
+) -> tuple[Lease | None, str, datetime | None]:
     session = configured.resolve_session()
-    key_id = session_key_id(session)
+    key_id, owner = session_key_id(session), task_owner()
     with engine.begin() as conn:
         account = store.ensure_account(conn, configured.name, key_id)
         if account.flood_until is not None and account.flood_until > now:
             until = account.flood_until.isoformat(timespec="seconds")
-            return None, f"account {configured.name} is flood-waiting until {until}"
+            reason = f"account {configured.name} is flood-waiting until {until}"
+            return None, reason, account.flood_until
         if account.status == "unauthorized":
-            return None, f"account {configured.name} is not authorized (run telegram login)"
-        holder = store.acquire_lease(
-            conn, key_id, OWNER, now=now, ttl=timedelta(seconds=telegram.lease_seconds),
-            holder_gone=holder_gone,
-        )  # fmt: skip
-    if holder is not None:
-        return None, f"account {configured.name}: its session is in use by another process"
-    return Lease(account, session, key_id), ""
-
-
-def renew(engine: Engine, lease: Lease, telegram: TelegramSettings) -> None:
-    """Extend the lease; raise if another process took it over meanwhile (stop using the key)."""
-    with engine.begin() as conn:
-        holder = store.acquire_lease(
-            conn, lease.auth_key_id, OWNER, now=datetime.now(UTC),
+            return None, f"account {configured.name} is not authorized (run telegram login)", None
+        holder = lease_store.acquire(
+            conn, LEASE_KIND, key_id, owner, now=now,
             ttl=timedelta(seconds=telegram.lease_seconds), holder_gone=holder_gone,
         )  # fmt: skip
     if holder is not None:
+        reason = f"account {configured.name}: its session is in use by another process"
+        return None, reason, now + BUSY_RETRY
+    return Lease(account, session, key_id, owner, Fence(telegram.lease_seconds)), "", None
+
+
+def renew(engine: Engine, lease: Lease, telegram: TelegramSettings) -> None:
+    """Extend the lease before the next page. Raise LeaseLostError (stop using the key) if
+    another process took it over, or if renewing failed for so long that it might have."""
+    try:
+        with engine.begin() as conn:
+            holder = lease_store.acquire(
+                conn, LEASE_KIND, lease.auth_key_id, lease.owner, now=datetime.now(UTC),
+                ttl=timedelta(seconds=telegram.lease_seconds), holder_gone=holder_gone,
+            )  # fmt: skip
+    except SQLAlchemyError:
+        lease.check()  # a passing database fault: carry on while the lease surely holds
+        log.warning("lease renewal failed", account=lease.account.name)
+        return
+    if holder is not None:
         raise LeaseLostError(f"account {lease.account.name}: lease taken over by another process")
+    lease.fence.renewed()
 
 
 def release(engine: Engine, lease: Lease) -> None:
     with engine.begin() as conn:
-        store.release_lease(conn, lease.auth_key_id, OWNER)
+        lease_store.release(conn, LEASE_KIND, lease.auth_key_id, lease.owner)
 
 
 def park(engine: Engine, lease: Lease, seconds: int) -> datetime:
@@ -113,6 +131,3 @@ def take_resolve(engine: Engine, lease: Lease, budget: int) -> bool:
     with engine.begin() as conn:
         return store.take_resolve(conn, lease.account.id, day, budget)
 
-
-class LeaseLostError(RuntimeError):
-    pass

@@ -8,7 +8,7 @@ propagate; the collector decides what they mean.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -44,8 +44,17 @@ def session_key_id(session: str) -> str:
 
 class TelegramAPI:
     def __init__(
-        self, session: str, api_id: int, api_hash: str, *, flood_sleep_threshold: int
+        self,
+        session: str,
+        api_id: int,
+        api_hash: str,
+        *,
+        flood_sleep_threshold: int,
+        fence: Callable[[], None] = lambda: None,
     ) -> None:
+        # Called before every request: raises when this process may no longer hold the
+        # session's lease, so a key is never used after another host could have taken it.
+        self._fence = fence
         self.client = TelegramClient(
             StringSession(session),
             api_id,
@@ -80,6 +89,7 @@ class TelegramAPI:
 
     async def resolve(self, username: str) -> types.Channel:
         """contacts.resolveUsername; a name held by a user or bot is not a channel."""
+        self._fence()
         answer = await self.client(functions.contacts.ResolveUsernameRequest(username))
         peer = answer.peer
         for chat in answer.chats:
@@ -91,6 +101,7 @@ class TelegramAPI:
     async def full_channel(
         self, peer: types.InputPeerChannel
     ) -> tuple[types.Channel, types.ChannelFull]:
+        self._fence()
         answer = await self.client(functions.channels.GetFullChannelRequest(_channel(peer)))
         chat = next(c for c in answer.chats if c.id == peer.channel_id)
         return chat, answer.full_chat
@@ -122,6 +133,7 @@ class TelegramAPI:
         limit: int,
         min_id: int = 0,
     ) -> Page:
+        self._fence()
         request = functions.messages.GetHistoryRequest(
             peer=peer, offset_id=offset_id, offset_date=None, add_offset=add_offset,
             limit=limit, max_id=0, min_id=min_id, hash=0,
@@ -130,6 +142,7 @@ class TelegramAPI:
 
     async def messages(self, peer: types.InputPeerChannel, ids: Sequence[int]) -> Page:
         """channels.getMessages: a deleted message comes back as MessageEmpty."""
+        self._fence()
         request = functions.channels.GetMessagesRequest(
             _channel(peer), [types.InputMessageID(i) for i in ids]
         )
@@ -139,11 +152,13 @@ class TelegramAPI:
         self, peer: types.InputPeerChannel, ids: Sequence[int]
     ) -> list[types.MessageViews]:
         """Exact views and forwards; increment=False so that collecting never counts as viewing."""
+        self._fence()
         request = functions.messages.GetMessagesViewsRequest(peer, list(ids), increment=False)
         return list((await self.client(request)).views)
 
     async def download(self, file: types.Photo | types.Document, thumb: str | None) -> bytes:
         """The whole file (or one thumbnail) into memory: `file=bytes` never touches disk."""
+        self._fence()
         if thumb is None:
             data = await self.client.download_media(file, file=bytes)
         else:
@@ -156,6 +171,7 @@ class TelegramAPI:
         return data
 
     def stream(self, file: types.Document) -> AsyncIterator[bytes]:
+        self._fence()
         return self.client.iter_download(file)
 
 

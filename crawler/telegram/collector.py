@@ -15,9 +15,16 @@ from telethon import errors
 from telethon.tl import types
 
 from crawler import hash_workers
-from crawler.crawl import RunContext, TargetOutcome
+from crawler.collect import RunStatus, Sink, TargetOutcome
 from crawler.logging import get_logger, redact_text
-from crawler.observations import Observation, Platform, SourceAvailability
+from crawler.observations import (
+    Observation,
+    Platform,
+    SourceAvailability,
+    SourceKey,
+    SourceRecreated,
+)
+from crawler.owner import LeaseLostError
 from crawler.settings import Settings
 from crawler.telegram import accounts
 from crawler.telegram.client import TelegramAPI
@@ -61,19 +68,21 @@ class TelegramCollector:
     def unavailable(self, settings: Settings) -> TargetOutcome | None:
         telegram = settings.telegram
         if not telegram.accounts:
-            return TargetOutcome("no_account", "no Telegram account configured (telegram.accounts)")
+            message = "no Telegram account configured (telegram.accounts)"
+            return TargetOutcome(RunStatus.NO_ACCOUNT, message)
         if telegram.api_id is None or telegram.api_hash is None:
-            return TargetOutcome("no_account", "telegram.api_id and telegram.api_hash are not set")
+            message = "telegram.api_id and telegram.api_hash are not set"
+            return TargetOutcome(RunStatus.NO_ACCOUNT, message)
         return None
 
-    async def collect(self, target: TargetRow, run: RunContext) -> TargetOutcome:
+    async def collect(self, target: TargetRow, run: Sink) -> TargetOutcome:
         refused = self.unavailable(run.settings)
         if refused is not None:
             return refused
         telegram = run.settings.telegram
         picked = accounts.acquire(run.engine, telegram, datetime.now(UTC))
-        if isinstance(picked, str):
-            return TargetOutcome("deferred", picked)
+        if isinstance(picked, accounts.NoneFree):
+            return TargetOutcome(RunStatus.DEFERRED, picked.reason, picked.retry_at)
         lease = picked
         with run.engine.begin() as conn:
             store.set_run_account(conn, run.run_id, lease.account.name)
@@ -81,7 +90,7 @@ class TelegramCollector:
         try:
             async with TelegramAPI(
                 lease.session, telegram.api_id, telegram.api_hash.get_secret_value(),
-                flood_sleep_threshold=telegram.flood_sleep_threshold,
+                flood_sleep_threshold=telegram.flood_sleep_threshold, fence=lease.check,
             ) as api:  # fmt: skip
                 outcome = await _ChannelRun(api, run, target, lease).run()
             accounts.mark(run.engine, lease, "ok")
@@ -90,20 +99,22 @@ class TelegramCollector:
             # Everything before this page is committed and the cursor sits right after it.
             until = accounts.park(run.engine, lease, getattr(exc, "seconds", 0) or 60)
             when = until.isoformat(timespec="seconds")
-            return TargetOutcome("deferred", f"FLOOD_WAIT on {lease.account.name} until {when}")
+            return TargetOutcome(
+                RunStatus.DEFERRED, f"FLOOD_WAIT on {lease.account.name} until {when}", until
+            )
         except _ACCOUNT_ERRORS as exc:
             message = f"account {lease.account.name} is not authorized: {type(exc).__name__}"
             accounts.mark(run.engine, lease, "unauthorized", message)
-            return TargetOutcome("error", message)
-        except accounts.LeaseLostError as exc:
-            return TargetOutcome("deferred", str(exc))
+            return TargetOutcome(RunStatus.ERROR, message)
+        except LeaseLostError as exc:
+            return TargetOutcome(RunStatus.DEFERRED, str(exc))
         finally:
             accounts.release(run.engine, lease)
 
 
 class _ChannelRun:
     def __init__(
-        self, api: TelegramAPI, run: RunContext, target: TargetRow, lease: accounts.Lease
+        self, api: TelegramAPI, run: Sink, target: TargetRow, lease: accounts.Lease
     ) -> None:
         self.api, self.ctx, self.target, self.lease = api, run, target, lease
         self.telegram = run.settings.telegram
@@ -122,7 +133,7 @@ class _ChannelRun:
         except _UNREACHABLE_ERRORS as exc:
             return await self._unreachable(exc, known)
         except NotAChannelError as exc:
-            return TargetOutcome("not_found", str(exc))
+            return TargetOutcome(RunStatus.NOT_FOUND, str(exc))
         if known is not None and chat.id != known.channel_id:
             return await self._recreated(chat, full, known)
         return await self._collect(chat, full)
@@ -185,14 +196,14 @@ class _ChannelRun:
         reason = f"@{self.username} now names another channel (id {chat.id})"
         self.ctx.emit([SourceAvailability(old, now, False, reason)])
         log.info("room re-created", username=self.username, old=known.channel_id, new=chat.id)
-        return await self._collect(chat, full, previous_source_id=known.source_id)
+        return await self._collect(chat, full, previous=old)
 
     async def _collect(
         self,
         chat: types.Channel,
         full: types.ChannelFull,
         *,
-        previous_source_id: int | None = None,
+        previous: SourceKey | None = None,
     ) -> TargetOutcome:
         now = datetime.now(UTC)
         key = source_key(chat.id, chat.username)
@@ -200,6 +211,8 @@ class _ChannelRun:
             channel_snapshot(chat, full, now),
             SourceAvailability(key, now, True),
         ]
+        if previous is not None:
+            first.append(SourceRecreated(key, previous, now))
         self.ctx.emit(first)
         with self.ctx.engine.begin() as conn:
             source_id = store.source_id_for(conn, Platform.TELEGRAM.value, str(chat.id))
@@ -207,8 +220,6 @@ class _ChannelRun:
             if chat.access_hash is not None:
                 store.save_peer(conn, self.lease.account.id, source_id, chat.access_hash, now)
             store.set_target_source(conn, self.target.id, source_id)
-            if previous_source_id is not None:
-                store.link_recreated(conn, source_id, previous_source_id, now)
         policy = MediaPolicy(
             hash_media=self.ctx.settings.media.hash_media,
             max_bytes=self.ctx.settings.media.max_bytes,
@@ -222,7 +233,7 @@ class _ChannelRun:
             on_page=lambda: accounts.renew(self.ctx.engine, self.lease, self.telegram),
         )  # fmt: skip
         await history.collect()
-        return TargetOutcome("ok")
+        return TargetOutcome(RunStatus.OK)
 
 
 def _peer(chat: types.Channel) -> types.InputPeerChannel:

@@ -17,7 +17,7 @@ from typing import Any
 
 from telethon.tl import types
 
-from crawler.crawl import RunContext
+from crawler.collect import RunStopped, Sink
 from crawler.observations import Counter, ItemGone, Observation, Post, SourceKey
 from crawler.telegram.client import PAGE, Page, TelegramAPI
 from crawler.telegram.media import MediaHasher
@@ -30,7 +30,7 @@ class History:
     def __init__(
         self,
         api: TelegramAPI,
-        run: RunContext,
+        run: Sink,
         media: MediaHasher,
         *,
         source_id: int,
@@ -194,6 +194,10 @@ class History:
     async def _commit(self, observations: Sequence[Observation]) -> None:
         if observations:
             self.run.emit(observations)
+        if self.run.stopping:
+            # A shutdown: this page is committed, the cursor not yet moved past it; the next
+            # run reads it again (ingest is idempotent) and goes on from there.
+            raise RunStopped("stopped at a page boundary by shutdown")
         self._on_page()
 
     def _save(self, cursor: Cursor) -> None:

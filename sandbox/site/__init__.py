@@ -2,8 +2,8 @@
 ordinary pages, images, robots.txt, redirects and faults, on 127.0.0.1 only.
 
 `model` says what the site holds, `render`/`pages` make the HTML, `images` the image bytes,
-`server` serves it all and records every request; `traps` is a channel with every trap and
-`hostile` holds Hypothesis strategies for hostile preview-flavoured HTML.
+`server` serves it all and records every request; `traps` is a channel with every trap.
+(Hypothesis strategies for hostile preview-flavoured HTML live in tests/hostile_html.py.)
 """
 
 from sandbox.site.model import (

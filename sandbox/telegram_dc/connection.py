@@ -133,6 +133,7 @@ class MTProtoConnection:
             raise transport.TransportError("msg_key does not match the decrypted payload")
         salt, session_id, msg_id, seq_no, length = struct.unpack("<qqqii", plain[:32])
         body = plain[32 : 32 + length]
+        self.dc.note_key_use(self.id, key_id, session_id)
         session = self.dc.session(key_id, session_id)
 
         out: list[Outgoing] = []
@@ -235,4 +236,5 @@ async def serve_connection(
     except Exception as e:  # a bug in the fake itself: keep it for FakeDC.stop() to raise
         dc.internal_errors.append(e)
     finally:
+        dc.connection_closed(connection_id)
         writer.close()

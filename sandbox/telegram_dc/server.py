@@ -50,6 +50,10 @@ class FakeDC:
         self._lock = threading.Lock()
         self._keys: dict[int, KeyInfo] = {}
         self._sessions: dict[tuple[int, int], SessionState] = {}
+        self._key_users: dict[int, dict[int, int]] = {}
+        self.concurrent_key_use: list[tuple[int, int, int]] = []
+        """(key id, session id, other session id) for every time two clients (two session
+        ids, two connections open at once) used one auth key: what gets Telegram to revoke it."""
         self._connection_ids = itertools.count(1)
         self._server: asyncio.Server | None = None
         self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
@@ -159,6 +163,19 @@ class FakeDC:
         """Make the DC answer -404 for this key, like Telegram for a revoked session."""
         with self._lock:
             self._keys.pop(auth_key_id, None)
+
+    def note_key_use(self, connection_id: int, key_id: int, session_id: int) -> None:
+        with self._lock:
+            users = self._key_users.setdefault(key_id, {})
+            for other_connection, other_session in users.items():
+                if other_connection != connection_id and other_session != session_id:
+                    self.concurrent_key_use.append((key_id, session_id, other_session))
+            users[connection_id] = session_id
+
+    def connection_closed(self, connection_id: int) -> None:
+        with self._lock:
+            for users in self._key_users.values():
+                users.pop(connection_id, None)
 
     def session(self, key_id: int, session_id: int) -> SessionState:
         with self._lock:

@@ -42,7 +42,7 @@ class CrawlRun(Base):
 
 class TelegramAccount(Base):
     """A collection account as last seen by this database (its flood wait, its daily resolve
-    budget). Its lease lives in `telegram_lease`, keyed by the auth key: see there."""
+    budget). Its lease lives in `lease` (kind `telegram_key`), keyed by the auth key: see there."""
 
     __tablename__ = "telegram_account"
 
@@ -69,14 +69,16 @@ class TelegramPeer(Base):
     resolved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TelegramLease(Base):
-    """Which process uses an auth key. Keyed by the key, not the account name: two names can
-    hold one key, and two processes on one key get it revoked by Telegram. The primary key
-    makes taking a lease one atomic upsert on both databases."""
+class Lease(Base):
+    """Who may do something that only one process may do at a time: use a Telegram auth key
+    (kind `telegram_key`: two processes on one key get it revoked by Telegram) or run a target
+    (kind `target`). The primary key makes taking a lease one atomic upsert on both databases;
+    `until` bounds how long a holder that vanished (another host, lost) blocks the key."""
 
-    __tablename__ = "telegram_lease"
+    __tablename__ = "lease"
 
-    auth_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
     until: Mapped[datetime] = mapped_column(UTCDateTime)
 

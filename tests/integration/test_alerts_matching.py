@@ -302,9 +302,9 @@ def test_targets_without_success_or_with_a_stale_parser_raise_operational_alerts
     watch(engine, "@preview_room", kind="tme_preview")
     with engine.begin() as conn:
         (preview,) = [t for t in watchlist_store.list_targets(conn) if t.kind == "tme_preview"]
-        watchlist_store.record_target_run(
-            conn, preview.id, status="parser_stale", failed=True, succeeded=False,
-            error="no posts parsed", at=NOW, next_due_at=NOW,
+        watchlist_store.record_crawl(
+            conn, preview.kind, preview.locator, status="parser_stale", failed=True,
+            succeeded=False, error="no posts parsed", at=NOW, next_due_at=NOW,
         )  # fmt: skip
     settings = Settings(alerts=AlertSettings(stale_factor=3))
 

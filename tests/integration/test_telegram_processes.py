@@ -78,6 +78,8 @@ def paused_child(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[Paused
     world = PausingWorld(pause_at=4)  # the backfill probe, then pages 1, 2 and 3
     channel = world.add_channel("newsroom", "Newsroom")
     fill(world, channel, list(range(1, 451)))
+    # Served but not watched: a test may watch it (the world is locked while the DC pauses).
+    fill(world, world.add_channel("sportsroom", "Sports"), [1])
     watch(engine, "newsroom")
     with FakeDC.start_in_thread(world) as dc:
         session = dc.string_session()
@@ -126,12 +128,15 @@ def test_a_crash_between_pages_then_a_rerun_gives_the_rows_of_an_uninterrupted_r
     }
     with engine.connect() as conn:
         runs = conn.execute(select(CrawlRun.status, CrawlRun.items_new)).all()
-    assert sorted(runs) == [("ok", 450 - len(committed)), ("running", len(committed))]
+    # The dead process's run is closed as abandoned by the run that claimed the target next.
+    assert sorted(runs) == [("abandoned", len(committed)), ("ok", 450 - len(committed))]
 
 
 def test_a_second_process_refuses_a_session_in_use(
     engine: Engine, db_url: str, paused_child: Paused
 ) -> None:
+    # Another channel, so that the target's own claim does not stop the second process first.
+    watch(engine, "sportsroom")
     calls_before = len(paused_child.dc.calls())
     # The same auth key under another account name is still the same session.
     settings = settings_for(db_url, paused_child.session)
@@ -142,8 +147,12 @@ def test_a_second_process_refuses_a_session_in_use(
         )}
     )  # fmt: skip
     for candidate in (settings, renamed):
-        [result] = crawl(engine, candidate, "@newsroom")
+        [result] = crawl(engine, candidate, "@sportsroom")
         assert result.outcome.status == "deferred"
         assert "in use by another process" in (result.outcome.message or "")
+    [busy] = crawl(engine, settings, "@newsroom")
+    assert (busy.outcome.status, busy.outcome.message) == (
+        "deferred", "being crawled by another process"
+    )
     assert len(paused_child.dc.calls()) == calls_before
     assert paused_child.child.poll() is None

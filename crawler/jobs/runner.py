@@ -1,0 +1,162 @@
+"""Running one target, the same way for `crawl --once`, `run` and Procrastinate workers.
+
+Claim the target (a lease of kind `target`, so no two processes ever run it at once), open a
+`crawl_run`, hand the collector a sink into ingest, record the outcome and when the target is
+due again. A run that a dead process left `running` is closed as `abandoned` by whoever claims
+the target next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from crawler.collect import Collector, RunStatus, RunStopped, TargetOutcome
+from crawler.collectors import collector_for
+from crawler.ingest import IngestResult, Matcher, ingest
+from crawler.jobs.schedule import next_due
+from crawler.locators import TargetKind
+from crawler.logging import bind_run, get_logger, redact_text
+from crawler.observations import Observation
+from crawler.owner import OWNER, holder_gone
+from crawler.settings import Settings
+from storage import lease_store, run_store, watchlist_store
+from storage.watchlist_store import TargetRow
+
+log = get_logger(__name__)
+
+CLAIM_KIND = "target"
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunContext:
+    """The sink a collector gets for one run: observations go to ingest (and its matchers)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        run_id: int,
+        matchers: Sequence[Matcher],
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.engine, self.settings, self.run_id = engine, settings, run_id
+        self._matchers = matchers
+        self._stop = stop
+
+    def emit(self, observations: Sequence[Observation]) -> IngestResult:
+        """Commit a batch before the collector moves its cursor past it."""
+        return ingest(self.engine, observations, crawl_run_id=self.run_id, matchers=self._matchers)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def until_stopping(self) -> None:
+        if self._stop is None:
+            await asyncio.Event().wait()  # never: nothing can stop this run
+        else:
+            await self._stop.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    target: TargetRow
+    outcome: TargetOutcome
+    counts: run_store.RunCounts
+    seconds: float
+    run_id: int
+
+
+def claim_key(target: TargetRow) -> str:
+    """Targets are claimed by what they crawl: one locator on two watchlists is one crawl."""
+    return f"{target.kind}:{target.locator}"
+
+
+def claim_ttl(settings: Settings) -> timedelta:
+    """How long a claim outlives a holder that vanished without a trace (another host): the
+    longest a run may take, plus a margin."""
+    longest = max(settings.spiders.max_run_s, settings.telegram.lease_seconds)
+    return timedelta(seconds=longest * 2)
+
+
+def claim(engine: Engine, target: TargetRow, settings: Settings, now: datetime) -> bool:
+    """Take the target for this process; close runs a dead holder left open as abandoned."""
+    with engine.begin() as conn:
+        holder = lease_store.acquire(
+            conn, CLAIM_KIND, claim_key(target), OWNER, now=now, ttl=claim_ttl(settings),
+            holder_gone=holder_gone,
+        )  # fmt: skip
+        if holder is not None:
+            return False
+        run_store.close_abandoned(conn, target.id, at=now)
+    return True
+
+
+def release(engine: Engine, target: TargetRow) -> None:
+    with engine.begin() as conn:
+        lease_store.release(conn, CLAIM_KIND, claim_key(target), OWNER)
+
+
+async def run_target(
+    engine: Engine,
+    settings: Settings,
+    target: TargetRow,
+    matchers: Sequence[Matcher],
+    *,
+    clock: Clock = utcnow,
+    rng: random.Random | None = None,
+    stop: asyncio.Event | None = None,
+) -> TargetResult:
+    """Run one claimed target with its collector and record how it ended."""
+    started, begun = time.monotonic(), clock()
+    picked = collector_for(TargetKind(target.kind), settings)
+    name = target.kind if isinstance(picked, TargetOutcome) else picked.name
+    with engine.begin() as conn:
+        run_id = run_store.start_run(
+            conn, target_id=target.id, collector=name, account=None, at=begun
+        )
+    with bind_run(target.locator, target.kind, run_id):
+        if isinstance(picked, TargetOutcome):
+            outcome = picked
+        else:
+            context = RunContext(engine, settings, run_id, matchers, stop)
+            outcome = await _collect(picked, target, context, clock)
+        finished = clock()
+        with engine.begin() as conn:
+            counts = run_store.finish_run(
+                conn, run_id, status=outcome.status, error=outcome.message, at=finished
+            )
+            failures = target.consecutive_failures + 1 if outcome.failed else 0
+            due = next_due(
+                outcome, finished=finished, interval_s=target.interval_s, failures=failures,
+                rng=rng or random.Random(),  # noqa: S311  (jitter, not a secret)
+            )  # fmt: skip
+            watchlist_store.record_crawl(
+                conn, target.kind, target.locator, status=outcome.status, failed=outcome.failed,
+                succeeded=outcome.succeeded, error=outcome.message, at=finished, next_due_at=due,
+            )  # fmt: skip
+        log.debug("target run", status=outcome.status, next_due_at=due.isoformat())
+    return TargetResult(target, outcome, counts, time.monotonic() - started, run_id)
+
+
+async def _collect(
+    collector: Collector, target: TargetRow, run: RunContext, clock: Clock
+) -> TargetOutcome:
+    try:
+        return await collector.collect(target, run)
+    except RunStopped as exc:
+        return TargetOutcome(RunStatus.DEFERRED, str(exc), retry_at=clock())
+    except Exception as exc:  # one bad target must never stop the others
+        log.exception("collector failed")
+        return TargetOutcome(RunStatus.ERROR, redact_text(f"{type(exc).__name__}: {exc}"))
