@@ -6,11 +6,12 @@ import shutil
 from pathlib import Path
 
 import typer
+from sqlalchemy import Engine
 
 from crawler.cli.context import app_context
 from crawler.errors import UserError
 from crawler.settings import DEFAULT_CONFIG_FILE
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, upgrade, upgrade_job_queue
 from storage.search import catch_up
 
 app = typer.Typer(help="Database schema and search index.", no_args_is_help=True)
@@ -20,10 +21,17 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "chanwatch.exa
 
 @app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Migrate the database to the current schema."""
+    """Migrate the database to the current schema (on PostgreSQL, the workers' job queue too)."""
     engine = app_context(ctx).engine(migrated=False)
     upgrade(engine)
     typer.echo(f"database at revision {current_revision(engine)}")
+    _job_queue(engine)
+
+
+def _job_queue(engine: Engine) -> None:
+    # Installed once and then left alone: a second upgrade finds its tables and does nothing.
+    if upgrade_job_queue(engine):
+        typer.echo("job queue installed for `chanwatch worker`")
 
 
 @app.command("index")
@@ -46,3 +54,4 @@ def init(ctx: typer.Context) -> None:
     engine = root.engine(migrated=False)
     upgrade(engine)
     typer.echo(f"database ready at revision {current_revision(engine)}")
+    _job_queue(engine)
