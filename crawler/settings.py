@@ -242,6 +242,30 @@ class NotifySettings(_Section):
         return self
 
 
+class WorkerSettings(_Section):
+    """`chanwatch worker` (Procrastinate, PostgreSQL only); documented in
+    config/chanwatch.example.toml."""
+
+    enqueue_every_s: int = Field(default=5, ge=1, le=30)
+    """How often one of the workers queues the targets that fell due (a cron seconds step)."""
+    poll_s: float = Field(default=5.0, gt=0)
+    """Longest a worker goes without asking the queue; a job waiting on a site lock is seen
+    only at a poll (new jobs wake workers at once through LISTEN/NOTIFY)."""
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    stalled_after_s: float = Field(default=60.0, gt=0)
+    """A worker without a heartbeat this long is presumed dead and its jobs are run again."""
+    enqueue_batch: int = Field(default=500, ge=1)
+    """Targets queued per tick at most; the rest wait for the next tick."""
+
+    @model_validator(mode="after")
+    def _heartbeats_before_stalled(self) -> WorkerSettings:
+        # A live worker that misses one beat (a slow database, a busy loop) must not be
+        # declared dead and have its running jobs started a second time.
+        if self.stalled_after_s < 3 * self.heartbeat_s:
+            raise ValueError("stalled_after_s must be at least 3 × heartbeat_s")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -259,6 +283,7 @@ class Settings(BaseSettings):
     spiders: SpiderSettings = SpiderSettings()
     alerts: AlertSettings = AlertSettings()
     notify: NotifySettings = NotifySettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @field_validator("database_url")
     @classmethod
