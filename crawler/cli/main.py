@@ -19,6 +19,7 @@ from crawler.cli import (
     service_cmd,
     telegram_cmd,
     watchlist_cmd,
+    worker_cmd,
 )
 from crawler.cli.context import AppContext
 from crawler.errors import UserError
@@ -44,6 +45,7 @@ app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)
 app.command("crawl")(crawl_cmd.crawl)
 app.command("demo")(demo_cmd.demo)
+app.command("worker")(worker_cmd.worker)
 app.command("run")(service_cmd.run)
 app.command("probe")(service_cmd.probe_command)
 
