@@ -39,9 +39,13 @@ COLLECTORS: Mapping[TargetKind, CollectorFactory] = MappingProxyType({
 """Every crawlable kind (crawler.locators.CRAWLABLE_KINDS) and the collector that runs it."""
 
 
-def collector_for(kind: TargetKind, settings: Settings) -> Collector | TargetOutcome:
+def collector_for(
+    kind: TargetKind,
+    settings: Settings,
+    registry: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
+) -> Collector | TargetOutcome:
     """The collector for `kind`, or the outcome that says why none can run with `settings`."""
-    factory = COLLECTORS.get(kind)
+    factory = registry.get(kind)
     if factory is None:
         return TargetOutcome(RunStatus.NO_COLLECTOR, f"no collector for {kind.value} targets")
     collector = factory()

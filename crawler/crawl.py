@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from crawler.collect import RunStatus, TargetOutcome
 from crawler.ingest import Matcher
 from crawler.jobs import housekeeping
-from crawler.jobs.runner import TargetResult, claim, release, run_target
+from crawler.jobs.runner import TargetResult, run_claimed, start
 from crawler.locators import CRAWLABLE_KINDS
 from crawler.matching.pipeline import build_matchers
 from crawler.settings import Settings
@@ -66,13 +66,11 @@ async def crawl_once(
     for target in distinct_crawls(targets):
         if progress is not None:
             progress(target)
-        if not claim(engine, target, settings, datetime.now(UTC)):
+        claimed = start(engine, [target], settings, datetime.now(UTC))
+        if not claimed:
             results.append(_busy(target))
             continue
-        try:
-            results.append(await run_target(engine, settings, target, matchers))
-        finally:
-            release(engine, target)
+        results.append(await run_claimed(engine, settings, claimed[0], matchers))
     await housekeeping.run_all(engine, settings, datetime.now(UTC))
     return results
 

@@ -7,10 +7,10 @@ crawler/owner.py), which is what makes taking over an expired lease safe across 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from storage.content_writes import dialect_insert
 from storage.models.operations import Lease
@@ -52,6 +52,48 @@ def acquire(
     if held == owner:
         return None
     return conn.execute(select(_leases.c.owner).where(*where)).scalar()
+
+
+def acquire_many(
+    conn: Connection,
+    kind: str,
+    keys: Sequence[str],
+    owner: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    holder_gone: Callable[[str], bool],
+) -> set[str]:
+    """`acquire` for many keys in one statement; returns the keys now held by `owner`.
+
+    Free, expired or already-ours leases are taken by one upsert whose update applies only to
+    those; the rest are looked at one by one only when their holder may be a dead process.
+    """
+    if not keys:
+        return set()
+    until = now + ttl
+    rows = [{"kind": kind, "key": key, "owner": owner, "until": until} for key in keys]
+    stmt = dialect_insert(conn, _leases).values(rows)
+    taken = set(
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["kind", "key"],
+                set_={"owner": owner, "until": until},
+                where=or_(_leases.c.until <= now, _leases.c.owner == owner),
+            ).returning(_leases.c.key)
+        ).scalars()
+    )
+    held = conn.execute(
+        select(_leases.c.key, _leases.c.owner).where(
+            _leases.c.kind == kind, _leases.c.key.in_([k for k in keys if k not in taken])
+        )
+    ).all()
+    for key, holder in held:
+        if holder_gone(holder) and acquire(
+            conn, kind, key, owner, now=now, ttl=ttl, holder_gone=holder_gone
+        ) is None:
+            taken.add(key)
+    return taken
 
 
 def release(conn: Connection, kind: str, key: str, owner: str) -> None:

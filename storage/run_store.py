@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, update
 
 from storage.models import CrawlRun
 
@@ -30,25 +31,40 @@ def start_run(
     ).scalar_one()
 
 
+def start_runs(
+    conn: Connection, runs: Sequence[tuple[int, str]], *, at: datetime
+) -> dict[int, int]:
+    """Open a run for each (target id, collector) in one statement: target id -> run id."""
+    if not runs:
+        return {}
+    rows = [
+        {"target_id": target_id, "collector": collector, "account": None, "started_at": at}
+        for target_id, collector in runs
+    ]
+    return dict(
+        conn.execute(_runs.insert().values(rows).returning(_runs.c.target_id, _runs.c.id)).all()
+    )
+
+
 def finish_run(
     conn: Connection, run_id: int, *, status: str, error: str | None, at: datetime
 ) -> RunCounts:
-    conn.execute(
-        update(_runs).where(_runs.c.id == run_id).values(status=status, error=error, finished_at=at)
-    )
     row = conn.execute(
-        select(
+        update(_runs)
+        .where(_runs.c.id == run_id)
+        .values(status=status, error=error, finished_at=at)
+        .returning(
             _runs.c.items_new, _runs.c.items_updated, _runs.c.items_gone, _runs.c.media_hashed
-        ).where(_runs.c.id == run_id)
+        )
     ).one()
     return RunCounts(*row)
 
 
-def close_abandoned(conn: Connection, target_id: int, *, at: datetime) -> int:
-    """Close the target's runs still open: only a process that died mid-run leaves one (the
-    caller holds the target's claim, so nobody else is running it)."""
+def close_abandoned(conn: Connection, target_ids: Sequence[int], *, at: datetime) -> int:
+    """Close the targets' runs still open: only a process that died mid-run leaves one (the
+    caller holds the targets' claims, so nobody else is running them)."""
     return conn.execute(
         update(_runs)
-        .where(_runs.c.target_id == target_id, _runs.c.finished_at.is_(None))
+        .where(_runs.c.target_id.in_(list(target_ids)), _runs.c.finished_at.is_(None))
         .values(status="abandoned", finished_at=at, error="the process running it stopped")
     ).rowcount

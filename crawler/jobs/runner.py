@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from crawler.collect import Collector, RunStatus, RunStopped, TargetOutcome
-from crawler.collectors import collector_for
+from crawler.collectors import COLLECTORS, CollectorFactory, collector_for
 from crawler.ingest import IngestResult, Matcher, ingest
 from crawler.jobs.schedule import next_due
 from crawler.locators import TargetKind
@@ -90,6 +90,83 @@ def claim_ttl(settings: Settings) -> timedelta:
     return timedelta(seconds=longest * 2)
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A target this process holds, with its run opened."""
+
+    target: TargetRow
+    run_id: int
+    collector: Collector | TargetOutcome
+    """What will run it, or why nothing can (no account, no collector)."""
+
+
+def start(
+    engine: Engine,
+    targets: Sequence[TargetRow],
+    settings: Settings,
+    now: datetime,
+    *,
+    collectors: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
+) -> list[Claimed]:
+    """Claim each target and open its run, all in one transaction; a target another process
+    holds is left out. Runs a dead holder left open are closed as abandoned on the way."""
+    keys = {claim_key(target): target for target in targets}
+    with engine.begin() as conn:
+        held = lease_store.acquire_many(
+            conn, CLAIM_KIND, list(keys), OWNER, now=now, ttl=claim_ttl(settings),
+            holder_gone=holder_gone,
+        )  # fmt: skip
+        ours = [target for key, target in keys.items() if key in held]
+        run_store.close_abandoned(conn, [target.id for target in ours], at=now)
+        picked = [collector_for(TargetKind(t.kind), settings, collectors) for t in ours]
+        run_ids = run_store.start_runs(conn, [
+            (t.id, t.kind if isinstance(c, TargetOutcome) else c.name)
+            for t, c in zip(ours, picked, strict=True)
+        ], at=now)  # fmt: skip
+    return [
+        Claimed(target, run_ids[target.id], collector)
+        for target, collector in zip(ours, picked, strict=True)
+    ]
+
+
+async def run_claimed(
+    engine: Engine,
+    settings: Settings,
+    claimed: Claimed,
+    matchers: Sequence[Matcher],
+    *,
+    clock: Clock = utcnow,
+    rng: random.Random | None = None,
+    stop: asyncio.Event | None = None,
+) -> TargetResult:
+    """Run a claimed target, then record how it ended and give up the claim (one
+    transaction: the claim is held until the outcome and the next due time are stored)."""
+    started, target, run_id = time.monotonic(), claimed.target, claimed.run_id
+    with bind_run(target.locator, target.kind, run_id):
+        if isinstance(claimed.collector, TargetOutcome):
+            outcome = claimed.collector
+        else:
+            context = RunContext(engine, settings, run_id, matchers, stop)
+            outcome = await _collect(claimed.collector, target, context, clock)
+        finished = clock()
+        failures = target.consecutive_failures + 1 if outcome.failed else 0
+        due = next_due(
+            outcome, finished=finished, interval_s=target.interval_s, failures=failures,
+            rng=rng or random.Random(),  # noqa: S311  (jitter, not a secret)
+        )  # fmt: skip
+        with engine.begin() as conn:
+            counts = run_store.finish_run(
+                conn, run_id, status=outcome.status, error=outcome.message, at=finished
+            )
+            watchlist_store.record_crawl(
+                conn, target.kind, target.locator, status=outcome.status, failed=outcome.failed,
+                succeeded=outcome.succeeded, error=outcome.message, at=finished, next_due_at=due,
+            )  # fmt: skip
+            lease_store.release(conn, CLAIM_KIND, claim_key(target), OWNER)
+        log.debug("target run", status=outcome.status, next_due_at=due.isoformat())
+    return TargetResult(target, outcome, counts, time.monotonic() - started, run_id)
+
+
 def claim(engine: Engine, target: TargetRow, settings: Settings, now: datetime) -> bool:
     """Take the target for this process; close runs a dead holder left open as abandoned."""
     with engine.begin() as conn:
@@ -99,7 +176,7 @@ def claim(engine: Engine, target: TargetRow, settings: Settings, now: datetime) 
         )  # fmt: skip
         if holder is not None:
             return False
-        run_store.close_abandoned(conn, target.id, at=now)
+        run_store.close_abandoned(conn, [target.id], at=now)
     return True
 
 
@@ -117,37 +194,20 @@ async def run_target(
     clock: Clock = utcnow,
     rng: random.Random | None = None,
     stop: asyncio.Event | None = None,
+    collectors: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
 ) -> TargetResult:
-    """Run one claimed target with its collector and record how it ended."""
-    started, begun = time.monotonic(), clock()
-    picked = collector_for(TargetKind(target.kind), settings)
+    """Run one target already claimed with `claim` (the caller releases it)."""
+    begun = clock()
+    picked = collector_for(TargetKind(target.kind), settings, collectors)
     name = target.kind if isinstance(picked, TargetOutcome) else picked.name
     with engine.begin() as conn:
         run_id = run_store.start_run(
             conn, target_id=target.id, collector=name, account=None, at=begun
         )
-    with bind_run(target.locator, target.kind, run_id):
-        if isinstance(picked, TargetOutcome):
-            outcome = picked
-        else:
-            context = RunContext(engine, settings, run_id, matchers, stop)
-            outcome = await _collect(picked, target, context, clock)
-        finished = clock()
-        with engine.begin() as conn:
-            counts = run_store.finish_run(
-                conn, run_id, status=outcome.status, error=outcome.message, at=finished
-            )
-            failures = target.consecutive_failures + 1 if outcome.failed else 0
-            due = next_due(
-                outcome, finished=finished, interval_s=target.interval_s, failures=failures,
-                rng=rng or random.Random(),  # noqa: S311  (jitter, not a secret)
-            )  # fmt: skip
-            watchlist_store.record_crawl(
-                conn, target.kind, target.locator, status=outcome.status, failed=outcome.failed,
-                succeeded=outcome.succeeded, error=outcome.message, at=finished, next_due_at=due,
-            )  # fmt: skip
-        log.debug("target run", status=outcome.status, next_due_at=due.isoformat())
-    return TargetResult(target, outcome, counts, time.monotonic() - started, run_id)
+    claimed = Claimed(target, run_id, picked)
+    result = await run_claimed(engine, settings, claimed, matchers, clock=clock, rng=rng, stop=stop)
+    # run_claimed gave the claim up with the outcome; the caller's release is then a no-op.
+    return result
 
 
 async def _collect(

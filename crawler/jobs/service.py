@@ -18,17 +18,18 @@ import asyncio
 import os
 import random
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from crawler.collectors import COLLECTORS, CollectorFactory
 from crawler.ingest import Matcher
 from crawler.jobs.clock import Clock, WallClock
 from crawler.jobs.housekeeping import CHORES, Periodic
 from crawler.jobs.metrics import Metrics
-from crawler.jobs.runner import TargetResult, claim, claim_key, release, run_target
+from crawler.jobs.runner import Claimed, TargetResult, claim_key, run_claimed, start
 from crawler.jobs.schedule import site_of
 from crawler.locators import CRAWLABLE_KINDS, TargetKind
 from crawler.logging import get_logger
@@ -64,6 +65,7 @@ class Scheduler:
         metrics: Metrics | None = None,
         chores: Sequence[Periodic] = CHORES,
         on_result: Callable[[TargetResult], None] | None = None,
+        collectors: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
     ) -> None:
         self.engine, self.settings, self.matchers = engine, settings, matchers
         self.concurrency = concurrency
@@ -72,6 +74,7 @@ class Scheduler:
         self.metrics = metrics
         self.chores = chores
         self.on_result = on_result
+        self.collectors = collectors
         self.stop_starting = asyncio.Event()
         """Set on the first signal: no new runs, no new chores."""
         self.stop_runs = asyncio.Event()
@@ -101,11 +104,11 @@ class Scheduler:
         started = self._start_due(now)
         if self.metrics is not None:
             self.metrics.set_queue_depth(self._backlog(now))
+        if started and len(self._running.tasks) < self.concurrency:
+            return 0.0  # more may fit right away (the query's limit, skipped sites)
         with self.engine.connect() as conn:
             upcoming = watchlist_store.next_due_at(conn, now, kinds=KINDS)
         times = [t for t in (upcoming, *self._chore_due.values()) if t is not None]
-        if started and len(self._running.tasks) < self.concurrency:
-            return 0.0  # more may fit right away (the query's limit, skipped sites)
         if not times:
             return IDLE_WAIT_S
         return min(IDLE_WAIT_S, max((min(times) - now).total_seconds(), 0.0))
@@ -118,27 +121,35 @@ class Scheduler:
             # Room for the ones skipped below (running, busy site or account pool).
             limit = free * 4 + len(self._running.tasks)
             due = watchlist_store.due_targets(conn, now, kinds=KINDS, limit=limit)
-        started = 0
+        picked: list[TargetRow] = []
+        sites, telegram = set(self._running.sites), self._running.telegram
         for target in due:
-            if started == free:
+            if len(picked) == free:
                 break
-            if self._fits(target) and claim(self.engine, target, self.settings, now):
-                self._launch(target)
-                started += 1
-        return started
+            if self._fits(target, sites, telegram):
+                picked.append(target)
+                site = site_of(target, self.settings)
+                if site is not None:
+                    sites.add(site)
+                telegram += target.kind == TargetKind.TELEGRAM
+        # One transaction claims them all and opens their runs.
+        claimed = start(self.engine, picked, self.settings, now, collectors=self.collectors)
+        for one in claimed:
+            self._launch(one)
+        return len(claimed)
 
-    def _fits(self, target: TargetRow) -> bool:
-        running = self._running
-        if claim_key(target) in running.tasks:
+    def _fits(self, target: TargetRow, sites: set[str], telegram: int) -> bool:
+        if claim_key(target) in self._running.tasks:
             return False
         site = site_of(target, self.settings)
-        if site is not None and site in running.sites:
+        if site is not None and site in sites:
             return False
         accounts = len(self.settings.telegram.accounts)
-        pool_full = bool(accounts) and running.telegram >= accounts
+        pool_full = bool(accounts) and telegram >= accounts
         return not (target.kind == TargetKind.TELEGRAM and pool_full)
 
-    def _launch(self, target: TargetRow) -> None:
+    def _launch(self, claimed: Claimed) -> None:
+        target = claimed.target
         running, key, site = self._running, claim_key(target), site_of(target, self.settings)
         if site is not None:
             running.sites.add(site)
@@ -147,13 +158,12 @@ class Scheduler:
 
         async def run() -> None:
             try:
-                result = await run_target(
-                    self.engine, self.settings, target, self.matchers, clock=self.clock.now,
+                result = await run_claimed(
+                    self.engine, self.settings, claimed, self.matchers, clock=self.clock.now,
                     rng=self.rng, stop=self.stop_runs,
                 )  # fmt: skip
                 self._record(result)
             finally:
-                release(self.engine, target)
                 running.tasks.pop(key, None)
                 running.sites.discard(site or "")
                 running.telegram -= telegram
