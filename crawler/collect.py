@@ -76,6 +76,8 @@ class TargetOutcome:
     retry_at: datetime | None = None
     """When a deferred or rate-limited target may run again (a flood wait's end, a
     Retry-After); None: at its next interval."""
+    flood_wait_s: float | None = None
+    """Seconds of the FLOOD_WAIT Telegram answered this run with, if it did (for metrics)."""
 
     def __post_init__(self) -> None:
         # Collectors may name a status by its value; an unknown one is a bug, caught here.

@@ -215,6 +215,16 @@ def record_crawl(
     )
 
 
+def postpone(conn: Connection, kind: str, locator: str, until: datetime) -> None:
+    """Move the due time of every target watching `locator` (a queued crawl's provisional
+    next due time, so the next enqueue pass does not queue it again)."""
+    conn.execute(
+        update(_targets)
+        .where(_targets.c.kind == kind, _targets.c.locator == locator)
+        .values(next_due_at=until)
+    )
+
+
 def due_targets(
     conn: Connection, now: datetime, *, kinds: Sequence[str], limit: int
 ) -> list[TargetRow]:

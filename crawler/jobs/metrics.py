@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.jobs.runner import TargetResult
 from crawler.logging import get_logger
 from crawler.matching.alerts import Kind
 from crawler.telegram.accounts import LEASE_KIND
@@ -191,6 +192,17 @@ class Metrics:
         self._items.labels(kind=kind, change="new").inc(items_new)
         self._items.labels(kind=kind, change="updated").inc(items_updated)
         self._versions.labels(kind=kind).inc(versions)
+
+    def record_result(self, result: TargetResult) -> None:
+        """Count a finished run of the scheduler or a worker: its status, what it stored (an
+        updated item is a new version), and a flood wait if Telegram answered with one."""
+        counts, outcome = result.counts, result.outcome
+        self.record_run(
+            result.target.kind, outcome.status, counts.items_new, counts.items_updated,
+            counts.items_updated,
+        )  # fmt: skip
+        if outcome.flood_wait_s is not None:
+            self.record_flood(outcome.flood_wait_s)
 
     def record_flood(self, seconds: float) -> None:
         """Count one FLOOD_WAIT and the wait it asked for."""

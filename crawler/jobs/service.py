@@ -172,11 +172,7 @@ class Scheduler:
 
     def _record(self, result: TargetResult) -> None:
         if self.metrics is not None:
-            counts = result.counts
-            self.metrics.record_run(
-                result.target.kind, result.outcome.status, counts.items_new,
-                counts.items_updated, counts.items_updated,  # an update is a new version
-            )  # fmt: skip
+            self.metrics.record_result(result)
         if self.on_result is not None:
             self.on_result(result)
 

@@ -156,11 +156,7 @@ async def _crawl(
     finally:
         release(engine, target)
     if runtime.metrics is not None:
-        counts = result.counts
-        runtime.metrics.record_run(
-            kind, result.outcome.status, counts.items_new, counts.items_updated,
-            counts.items_updated,  # an update is a new version
-        )  # fmt: skip
+        runtime.metrics.record_result(result)
     return str(result.outcome.status)
 
 

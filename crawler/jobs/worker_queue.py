@@ -17,7 +17,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.manager import JobManager
 from procrastinate.tasks import Task
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from crawler.crawl import distinct_crawls
@@ -25,7 +25,6 @@ from crawler.jobs.schedule import site_of
 from crawler.locators import CRAWLABLE_KINDS
 from crawler.settings import Settings
 from storage import watchlist_store
-from storage.models import Target
 from storage.watchlist_store import TargetRow
 
 KINDS = [kind.value for kind in CRAWLABLE_KINDS]
@@ -79,7 +78,9 @@ def queue_due(
         due = watchlist_store.due_targets(conn, now, kinds=KINDS, limit=limit)
         driver = conn.connection.driver_connection
         for target in distinct_crawls(due):
-            _postpone(conn, target, now + timedelta(seconds=target.interval_s))
+            watchlist_store.postpone(
+                conn, target.kind, target.locator, now + timedelta(seconds=target.interval_s)
+            )
             job = crawl.configure(
                 **target_locks(target, settings), task_kwargs=crawl_args(target, now)
             ).job
@@ -92,17 +93,6 @@ def queue_due(
                 # keeps this target from crowding out the others at the head of the query.
                 pass
     return added
-
-
-def _postpone(conn: Connection, target: TargetRow, until: datetime) -> None:
-    # Every watchlist's row for the locator, as `record_crawl` will update them. (This belongs
-    # in storage/watchlist_store.py beside `record_crawl`; kept here until it moves there.)
-    table = Target.__table__
-    conn.execute(
-        update(table)
-        .where(table.c.kind == target.kind, table.c.locator == target.locator)
-        .values(next_due_at=until)
-    )
 
 
 def todo_jobs(engine: Engine) -> int:

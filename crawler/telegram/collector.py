@@ -97,11 +97,11 @@ class TelegramCollector:
             return outcome
         except errors.FloodError as exc:
             # Everything before this page is committed and the cursor sits right after it.
-            until = accounts.park(run.engine, lease, getattr(exc, "seconds", 0) or 60)
+            seconds = getattr(exc, "seconds", 0) or 60
+            until = accounts.park(run.engine, lease, seconds)
             when = until.isoformat(timespec="seconds")
-            return TargetOutcome(
-                RunStatus.DEFERRED, f"FLOOD_WAIT on {lease.account.name} until {when}", until
-            )
+            message = f"FLOOD_WAIT on {lease.account.name} until {when}"
+            return TargetOutcome(RunStatus.DEFERRED, message, until, flood_wait_s=seconds)
         except _ACCOUNT_ERRORS as exc:
             message = f"account {lease.account.name} is not authorized: {type(exc).__name__}"
             accounts.mark(run.engine, lease, "unauthorized", message)

@@ -32,7 +32,7 @@ from crawler.jobs.service import Scheduler
 from crawler.settings import Settings
 from sandbox.site import FixtureSite, SiteModel, WebPage
 from sandbox.telegram_dc import ErrorRule, FakeDC, World
-from storage.models import CrawlRun, Target
+from storage.models import CrawlRun, Target, TelegramAccount
 from storage.watchlist_store import TargetSpec, add_target
 from tests.integration.spider_world import CHILD_GUARD
 from tests.integration.telegram_support import API_HASH, fill, items
@@ -262,3 +262,34 @@ def test_sigterm_lets_the_running_page_commit_and_exits_zero(
             select(CrawlRun.status, CrawlRun.error).order_by(CrawlRun.id.desc()).limit(1)
         ).one()
     assert last.status == "deferred" and "page boundary" in (last.error or "")
+
+
+@pytest.mark.usefixtures("no_real_telegram")
+def test_a_flood_wait_defers_the_target_to_the_end_of_the_wait_and_is_counted(
+    engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
+) -> None:
+    channel = telegram_world.add_channel("busy_room", "Busy")
+    fill(telegram_world, channel, [1, 2])
+    telegram_world.schedule_error("channels.getFullChannel", "FLOOD_WAIT_600", channel=channel)
+    watch(engine, "telegram", "@busy_room")
+    settings = Settings(
+        database_url=db_url,
+        telegram={"api_id": 12345, "api_hash": API_HASH,
+                  "accounts": [{"name": "a", "session": threaded_dc.string_session()}]},
+    )  # fmt: skip
+    metrics = Metrics()
+    scheduler = Scheduler(
+        engine, settings, (), concurrency=2, clock=StopAt(T0, T0 + timedelta(minutes=30)),
+        metrics=metrics, chores=(),
+    )  # fmt: skip
+
+    asyncio.run(scheduler.serve())
+
+    with engine.connect() as conn:
+        status, due = conn.execute(select(Target.last_status, Target.next_due_at)).one()
+        flood_until = conn.execute(select(TelegramAccount.flood_until)).scalar_one()
+    assert status == "deferred" and due == flood_until  # back exactly when the wait ends
+    exposition = metrics.render().decode()
+    assert "chanwatch_flood_waits_total 1.0" in exposition
+    assert "chanwatch_flood_wait_seconds_total 600.0" in exposition
+    assert 'chanwatch_runs_total{kind="telegram",status="deferred"} 1.0' in exposition
