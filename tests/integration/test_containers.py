@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,8 +18,9 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from sqlalchemy import Engine
 
-from crawler.cli.main import app
+from crawler.cli.main import app, run
 from crawler.settings import load_settings
 from tests.integration.cli_runner import Cli
 
@@ -64,10 +70,12 @@ def _compose(env: Mapping[str, str]) -> dict[str, Any]:
 def _cli_has(command: list[str]) -> bool:
     node = typer.main.get_command(app)
     for word in command:
+        commands = getattr(node, "commands", None)
+        if not commands:
+            return True  # a command reached: what follows are its options and arguments
         if word.startswith("-"):
             continue
-        commands = getattr(node, "commands", None)
-        if not commands or word not in commands:
+        if word not in commands:
             return False
         node = commands[word]
     return not getattr(node, "commands", None)
@@ -82,16 +90,21 @@ def test_compose_services_are_wired_in_order_with_a_healthy_utf8_postgres() -> N
     assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["migrate"]["command"] == ["db", "upgrade"]
-    crawler = services["crawler"]
-    assert crawler["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    url = crawler["environment"]["CHANWATCH_DATABASE_URL"]
+    worker = services["worker"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    url = worker["environment"]["CHANWATCH_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+    assert "ports" not in worker  # scaled workers cannot share a host port; nothing published
 
 
 def test_every_command_compose_names_exists_in_the_cli() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     commands = [s["command"] for s in compose["services"].values() if "command" in s]
-    assert commands
+    commands += [
+        s["healthcheck"]["test"][2:] for s in compose["services"].values()
+        if "healthcheck" in s and s["healthcheck"]["test"][:2] == ["CMD", "chanwatch"]
+    ]  # fmt: skip
+    assert len(commands) >= 3
     for command in commands:
         assert _cli_has(command), command
 
@@ -117,29 +130,74 @@ def test_compose_refuses_to_start_without_the_database_password() -> None:
         _compose({"CHANWATCH_DB_PASSWORD": ""})
 
 
-def test_a_fresh_compose_up_migrates_then_crawls_with_only_the_database_password_set(
+def _container_env(
+    service: dict[str, Any], monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> dict[str, str]:
+    """Make this process's settings namespace exactly the container's environment, then check
+    it loads, and point it at the test database (no "postgres" host here)."""
+    environment = service["environment"]
+    assert all(isinstance(value, str) for value in environment.values())
+    for var in [v for v in os.environ if v.upper().startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    for var, value in environment.items():
+        monkeypatch.setenv(var, value)
+    settings = load_settings()
+    assert settings.database_url == "postgresql+psycopg://chanwatch:s3cret@postgres:5432/chanwatch"
+    assert settings.telegram.api_id is None
+    assert settings.telegram.api_hash is None
+    assert settings.telegram.accounts == ()
+    monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
+    return {**os.environ}
+
+
+def test_a_fresh_compose_up_migrates_with_only_the_database_password_set(
     cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Regression: unset Telegram variables rendered as "" and `migrate` failed validation.
+    migrate = _compose({"CHANWATCH_DB_PASSWORD": "s3cret"})["services"]["migrate"]
+    _container_env(migrate, monkeypatch, db_url)
+
+    result = cli(*migrate["command"])
+
+    assert (result.code, result.err) == (0, "")
+
+
+@pytest.mark.postgres
+def test_the_compose_worker_becomes_healthy_on_an_empty_watchlist_and_stops_on_sigterm(
+    postgres_url: str, postgres_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     services = _compose({"CHANWATCH_DB_PASSWORD": "s3cret"})["services"]
-    for name in ("migrate", "crawler"):  # the order depends_on imposes
-        environment = services[name]["environment"]
-        assert all(isinstance(value, str) for value in environment.values()), name
-        # The settings namespace of this process becomes exactly the container's environment.
-        for var in [v for v in os.environ if v.upper().startswith("CHANWATCH_")]:
-            monkeypatch.delenv(var)
-        for var, value in environment.items():
-            monkeypatch.setenv(var, value)
+    env = _container_env(services["worker"], monkeypatch, postgres_url)
+    assert run(services["migrate"]["command"]) == 0
+    # The container's port, made an ephemeral loopback one for this machine.
+    port = _free_port()
+    worker = services["worker"]
+    command = [c.replace("0.0.0.0:9464", f"127.0.0.1:{port}") for c in worker["command"]]
+    health = [c.replace(":9464/", f":{port}/") for c in worker["healthcheck"]["test"][1:]]
+    assert health[0] == "chanwatch"
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, *command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(300):  # bounded: the worker answers within seconds
+            if run(health[1:]) == 0:
+                break
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.1)
+        assert run(health[1:]) == 0
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in (process.stderr.read() or "")
 
-        settings = load_settings()
-        assert settings.database_url == (
-            "postgresql+psycopg://chanwatch:s3cret@postgres:5432/chanwatch"
-        )
-        assert settings.telegram.api_id is None
-        assert settings.telegram.api_hash is None
-        assert settings.telegram.accounts == ()
 
-        # No "postgres" host here: the test database stands in for the compose one.
-        monkeypatch.setenv("CHANWATCH_DATABASE_URL", db_url)
-        result = cli(*services[name]["command"])
-        assert (result.code, result.err) == (0, ""), name
+CLI = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
