@@ -19,6 +19,7 @@ import hmac
 import json
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,46 @@ def enqueue(
     ]  # fmt: skip
     alert_store.enqueue(conn, rows)
     return len(rows)
+
+
+SUMMARY_IDS = 100
+"""Alert ids a summary lists; the receiver reads the rest in the review queue."""
+
+
+def enqueue_summary(
+    conn: Connection, alerts: Sequence[NewAlert], notify: NotifySettings, at: datetime
+) -> int:
+    """Queue ONE notification for many alerts raised at once (a rescan), instead of one each.
+
+    The outbox keys a notification by an alert, so the summary rides on the most severe new
+    alert (the one a reviewer should open first). Only alerts at or above
+    `notify.min_severity` count, as for single ones. Returns the destinations queued for.
+    """
+    floor = severity_rank(notify.min_severity)
+    due = [a for a in alerts if severity_rank(a.severity) >= floor]
+    targets = destinations(notify)
+    if not due or not targets:
+        return 0
+    top = max(due, key=lambda a: (severity_rank(a.severity), -a.id))
+    base = (notify.review_url or "").rstrip("/")
+    body: dict[str, Any] = {
+        "alert_id": top.id,
+        "kind": "rescan",
+        "severity": top.severity,
+        "alerts": len(due),
+        "by_kind": dict(sorted(Counter(a.kind for a in due).items())),
+        "alert_ids": sorted(a.id for a in due)[:SUMMARY_IDS],
+        "link": f"{base}/alerts?status=new" if base else "chanwatch alerts list --status new",
+    }
+    alert_store.enqueue(
+        conn,
+        [
+            {"alert_id": top.id, "destination": d, "payload": body, "attempts": 0,
+             "next_attempt_at": at, "created_at": at}
+            for d in targets
+        ],
+    )  # fmt: skip
+    return len(targets)
 
 
 def deliver_pending(
