@@ -12,6 +12,7 @@ import typer
 from crawler.cli.cli_files import read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
+from crawler.cli.rescan_cmd import run_and_print
 from crawler.errors import UserError
 from crawler.matching.banks import import_bank, parse_bank_file
 from storage import bank_store
@@ -43,6 +44,9 @@ def import_file(
         int | None, typer.Option(min=0, max=256, help="PDQ match distance (new banks: 31).")
     ] = None,
     severity: Annotated[Severity | None, typer.Option(help="Severity of its alerts.")] = None,
+    rescan: Annotated[
+        bool, typer.Option("--rescan", help="Then match the bank against what was collected.")
+    ] = False,
 ) -> None:
     """Import a bank file atomically; withdrawn or deleted records remove their hash."""
     root = app_context(ctx)
@@ -53,6 +57,8 @@ def import_file(
             severity=severity.value if severity else None, at=datetime.now(UTC),
         )  # fmt: skip
     typer.echo(f"bank {bank}: {counts.added} hash(es) active, {counts.withdrawn} withdrawn")
+    if rescan:
+        run_and_print(root.engine(), root.settings, bank=bank)
 
 
 @app.command("list")

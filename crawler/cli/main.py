@@ -15,6 +15,7 @@ from crawler.cli import (
     db_cmd,
     demo_cmd,
     items_cmd,
+    rescan_cmd,
     rules_cmd,
     service_cmd,
     telegram_cmd,
@@ -48,6 +49,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
 app.command("run")(service_cmd.run)
 app.command("probe")(service_cmd.probe_command)
+app.command("rescan")(rescan_cmd.rescan_command)
 
 
 @app.callback()

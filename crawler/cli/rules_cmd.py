@@ -14,6 +14,7 @@ import typer
 from crawler.cli.cli_files import read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
+from crawler.cli.rescan_cmd import run_and_print
 from crawler.errors import UserError
 from crawler.matching.caches import rule_from_row, rule_to_row
 from crawler.matching.keywords import Rule, RuleError, compile_rules, load_rules_yaml
@@ -36,7 +37,11 @@ def _load_file(path: Path) -> list[Rule]:
 
 @app.command("import")
 def import_file(
-    ctx: typer.Context, path: Annotated[Path, typer.Argument(help="A rules YAML file.")]
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A rules YAML file.")],
+    rescan: Annotated[
+        bool, typer.Option("--rescan", help="Then match its rules against what was collected.")
+    ] = False,
 ) -> None:
     """Import (or replace, by name) every rule of a file; one bad rule and nothing is imported."""
     rules = _load_file(path)
@@ -47,6 +52,9 @@ def import_file(
     with app_context(ctx).engine().begin() as conn:
         count = bank_store.upsert_rules(conn, [rule_to_row(r) for r in rules], datetime.now(UTC))
     typer.echo(f"imported {count} rule(s)")
+    if rescan:
+        root = app_context(ctx)
+        run_and_print(root.engine(), root.settings, rules=[rule.name for rule in rules])
 
 
 @app.command("list")
