@@ -6,7 +6,6 @@ fetchers check resolved addresses again at fetch time.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +13,11 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import idna
 
+from crawler.addresses import canonical_literal, host_refusal, literal_address
+
+# Webhook checks (crawler/matching/notify.py) still import these from here.
+from crawler.addresses import host_allowed as host_allowed
+from crawler.addresses import is_forbidden_address as is_forbidden_address
 from crawler.errors import LocatorError
 
 
@@ -48,7 +52,6 @@ RESERVED_PATHS = frozenset(
         "k", "login", "m", "nft", "proxy", "s", "setlanguage", "share", "socks", "z",
     }
 )  # fmt: skip
-_LOCALHOST_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
@@ -221,7 +224,7 @@ def _canonical_host(host: str) -> str:
         raise LocatorError("URL has no host")
     address = literal_address(host)
     if address is not None:
-        return f"[{address.compressed}]" if address.version == 6 else str(address)
+        return canonical_literal(address)
     try:
         encoded = idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
@@ -229,103 +232,12 @@ def _canonical_host(host: str) -> str:
     # UTS46 mapping can turn a name into a literal (fullwidth digits: "８.８.８" -> "8.8.8").
     address = literal_address(encoded)
     if address is not None:
-        return str(address)
+        return canonical_literal(address)
     return encoded
 
 
-def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host literal denotes, in every spelling a resolver accepts.
-
-    Covers dotted, shortened (127.1), decimal (2130706433), octal (0177.0.0.1) and hex (0x7f.1)
-    IPv4, bracketed or bare IPv6, and zone ids. None for names.
-    """
-    bare = host.strip("[]").split("%")[0]
-    if ":" in bare:
-        try:
-            return ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise LocatorError(f"invalid IPv6 address {host!r}") from None
-    parts = bare.split(".")
-    if parts and parts[-1] == "":
-        parts.pop()
-    if not parts or not all(_is_number(part) for part in parts) or len(parts) > 4:
-        if parts and _is_number(parts[-1]):
-            raise LocatorError(f"invalid IPv4 address {host!r}")
-        return None
-    numbers = [_parse_number(part) for part in parts]
-    last_bits = 8 * (5 - len(numbers))
-    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 1 << last_bits:
-        raise LocatorError(f"invalid IPv4 address {host!r}")
-    value = 0
-    for n in numbers[:-1]:
-        value = value << 8 | n
-    value = value << last_bits | numbers[-1]
-    return ipaddress.IPv4Address(value)
-
-
-def _is_number(part: str) -> bool:
-    if part[:2].lower() == "0x":
-        return all(c in "0123456789abcdefABCDEF" for c in part[2:])
-    return part.isascii() and part.isdigit()
-
-
-def _parse_number(part: str) -> int:
-    if part[:2].lower() == "0x":
-        return int(part[2:] or "0", 16)
-    if len(part) > 1 and part.startswith("0"):
-        if any(c in "89" for c in part):
-            raise LocatorError(f"invalid octal number {part!r} in address")
-        return int(part, 8)
-    return int(part)
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-
-
-def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local, unspecified and other non-global addresses.
-
-    IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by the
-    IPv4 address they reach, since that is where a translating network delivers them.
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None and is_forbidden_address(embedded):
-            return True
-    return not address.is_global or address.is_multicast
-
-
-def host_allowed(host: str, port: int | None, allow: tuple[str, ...]) -> bool:
-    """Whether `net.allow_private_hosts` lets `host` (a name or canonical literal) through."""
-    bare = host.strip("[]")
-    try:
-        address = ipaddress.ip_address(bare)
-    except ValueError:
-        address = None
-    names = {host, bare}
-    if port is not None:
-        names |= {f"{host}:{port}", f"{bare}:{port}"}
-    for entry in allow:
-        if "/" not in entry:
-            if entry in names:
-                return True
-        elif address is not None and address in ipaddress.ip_network(entry, strict=False):
-            return True
-    return False
-
-
 def _refuse_private(host: str, port: int | None, allow: tuple[str, ...], given: str) -> None:
-    if host_allowed(host, port, allow):
-        return
-    if host in _LOCALHOST_NAMES or host.endswith(".localhost"):
-        raise LocatorError(f"{host} is a local name; add it to net.allow_private_hosts to watch it")
-    address = literal_address(host)
-    if address is not None and is_forbidden_address(address):
-        spelled = host if given.strip("[]") == host.strip("[]") else f"{given} ({host})"
-        raise LocatorError(
-            f"{spelled} is a private, loopback, link-local or unspecified address; "
-            "add it to net.allow_private_hosts to watch it"
-        )
+    reason = host_refusal(host, port, allow)
+    if reason is not None:
+        spelled = "" if given.strip("[]").rstrip(".").lower() == host.strip("[]") else f"{given}: "
+        raise LocatorError(f"{spelled}{reason}; add it to net.allow_private_hosts to watch it")

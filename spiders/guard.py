@@ -24,12 +24,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.interfaces import IAddress, IHostResolution, IResolutionReceiver
 from zope.interface import implementer
 
-from crawler.errors import LocatorError
-from crawler.locators import host_allowed, is_forbidden_address, literal_address
+from crawler.addresses import address_refusal, host_refusal
 from spiders.failures import Unfetched
 
 ALLOW_SETTING = "CHANWATCH_ALLOW_PRIVATE_HOSTS"
-_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
 def guard_refusal(reason: str) -> Unfetched:
@@ -43,7 +41,7 @@ def address_refused(address: str, port: int | None, allow: tuple[str, ...]) -> b
         ip = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return True
-    return is_forbidden_address(ip) and not host_allowed(ip.compressed, port, allow)
+    return address_refusal(ip, port, allow) is not None
 
 
 def url_refusal(request: Request, allow: tuple[str, ...]) -> str | None:
@@ -51,24 +49,16 @@ def url_refusal(request: Request, allow: tuple[str, ...]) -> str | None:
     parts = urlparse_cached(request)
     if parts.scheme not in ("http", "https"):
         return f"scheme {parts.scheme!r} is not fetched"
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
-        return "URL has no host"
     try:
-        port = parts.port
+        port = _effective_port(parts.scheme, parts.port)
     except ValueError:
         return "invalid port"
-    if host_allowed(host, port, allow):
-        return None
-    if host in _LOCAL_NAMES or host.endswith(".localhost"):
-        return f"{host} is a local name"
-    try:
-        address = literal_address(host)
-    except LocatorError as exc:
-        return str(exc)
-    if address is not None and address_refused(address.compressed, port, allow):
-        return f"{host} is a private, loopback, link-local or unspecified address"
-    return None
+    return host_refusal(parts.hostname or "", port, allow)
+
+
+def _effective_port(scheme: str, port: int | None) -> int | None:
+    # The port dialled, so a `host:80` allow entry admits http://host/ as the locator does.
+    return port if port is not None else {"http": 80, "https": 443}.get(scheme)
 
 
 @implementer(IResolutionReceiver)
@@ -156,7 +146,8 @@ class SsrfGuardMiddleware:
         # Belt and braces: the resolver already refused these, so this never fires unless a
         # download handler bypasses the reactor's resolver.
         peer = response.ip_address
-        port = urlparse_cached(request).port
+        parts = urlparse_cached(request)
+        port = _effective_port(parts.scheme, parts.port)
         if peer is not None and address_refused(str(peer), port, self._allow):
             raise guard_refusal(f"peer {peer}")
         return response

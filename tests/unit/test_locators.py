@@ -577,8 +577,11 @@ def test_every_ipv4_spelling_of_an_address_gets_the_same_verdict(n: int, spellin
 @pytest.mark.parametrize(
     "url",
     ["http://[::127.0.0.1]/", "http://[64:ff9b::127.0.0.1]/", "http://[64:ff9b::a00:1]/",
-     "http://[2002:7f00:1::]/", "http://[2002:c0a8:101::1]/"],
+     "http://[2002:7f00:1::]/", "http://[2002:c0a8:101::1]/", "http://[::ffff:0:7f00:1]/",
+     "http://[64:ff9b:1:7f00:0:100::]/", "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+     "http://[2606:4700::200:5efe:a00:1]/"],
 )  # fmt: skip
 def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(url: str) -> None:
-    with pytest.raises(LocatorError):
+    # The full corpus, run through the spiders' guard as well, is tests/unit/test_addresses.py.
+    with pytest.raises(LocatorError, match="it carries"):
         normalize(url)
