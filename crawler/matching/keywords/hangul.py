@@ -37,6 +37,8 @@ _FINAL_PAIRS = {
     ("ㄹ", "ㅁ"): "ㄻ", ("ㄹ", "ㅂ"): "ㄼ", ("ㄹ", "ㅅ"): "ㄽ", ("ㄹ", "ㅌ"): "ㄾ",
     ("ㄹ", "ㅍ"): "ㄿ", ("ㄹ", "ㅎ"): "ㅀ", ("ㅂ", "ㅅ"): "ㅄ",
 }  # fmt: skip
+# Compound vowels and finals → the two keys that type them (ㅘ → ㅗㅏ).
+SPLIT_COMPOUNDS = {v: a + b for (a, b), v in {**_VOWEL_PAIRS, **_FINAL_PAIRS}.items()}
 
 # Conjoining jamo (as in NFD text) in Unicode order, mapped onto compatibility jamo.
 CONJOINING_TO_COMPAT = {
