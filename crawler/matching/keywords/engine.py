@@ -7,7 +7,10 @@ How a message is scanned
 2. One Hyperscan literal database over the skeleton holds, for every rule, the folded form of
    each term, the initial-consonant form of each Hangul term of three or more syllables, and the
    folded allowlist phrases. One literal per term therefore catches as-written, separated,
-   look-alike and jamo forms; the form is then read off the original text of the hit.
+   look-alike and jamo forms; the form is then read off the original text of the hit. The
+   spellings generated from Hangul terms (romanized, mixed-script, letter and digit readings,
+   the halves of opt-in slips: ``targets``) are literals in the same database, each with its
+   form fixed; ``targets.locate`` checks what a literal cannot (a reading's digit, a slip).
 3. Regexes run in a second database over the UTF-8 text as written.
 
 Engine choice, measured on Korean chat text (bench/keywords.py data, 2 shared cores):
@@ -19,6 +22,8 @@ Engine choice, measured on Korean chat text (bench/keywords.py data, 2 shared co
   350 MB/s of original text over the 10,000 folded terms, ahocorasick-rs at 93 MB/s (it needs a
   str, so one more decode). End to end ``scan`` measured 59–66 MB/s over 100 MB, 10,000 rules,
   against 0.19 MB/s for a Python ``re`` alternation of the same terms as written.
+- The generated spellings add ~25 literals per Hangul term (mixed-script ones are most);
+  see bench/README.md for their cost.
 
 Matching decisions
 ------------------
@@ -26,7 +31,8 @@ Matching decisions
   whose text contains separators must not start inside a word (a Hangul syllable right before
   it), so "가능 욕구" is not 능욕.
 - Latin, Greek and Cyrillic terms match whole words: the characters just before and after the
-  hit must not be letters of those scripts (so "ass" does not fire in "class").
+  hit must not be letters of those scripts (so "ass" does not fire in "class"). The same holds
+  for the Latin end of a generated spelling (jiinneungyok is not a hit in jiinneungyokx).
 - Initial-consonant forms exist only for Hangul terms of three or more syllables (two initials
   such as ㄱㅌ collide with everything) and, by construction, only match text written in jamo:
   syllables stay syllables in the skeleton, so ㅈㅇㄴㅇ never matches 자연노을.
@@ -52,13 +58,11 @@ from dataclasses import dataclass
 
 import hyperscan
 
-from crawler.matching.keywords import fold, hangul
-from crawler.matching.keywords.rules import Form, Rule, RuleError, Severity
+from crawler.matching.keywords import fold, hangul, targets
+from crawler.matching.keywords.rules import Form, Rule, RuleError, Severity, one_step_lower
+from crawler.matching.keywords.targets import Target, is_word_unit
 
-_INITIALS_MIN_SYLLABLES = 3
 _REGEX_FLAGS = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_SOM_LEFTMOST
-_TERM, _INITIALS, _ALLOW = "term", "initials", "allow"
-_WORD_SCRIPTS_END = 0x0530  # Latin, Greek and Cyrillic letters fold below this code point
 
 
 @dataclass(frozen=True)
@@ -72,20 +76,6 @@ class Hit:
     severity: Severity
 
 
-@dataclass(frozen=True)
-class _Target:
-    rule: int
-    term: str
-    kind: str
-    length: int  # units in the key
-    whole_word: tuple[bool, bool]  # (at start, at end): the key begins/ends with a word letter
-    hangul_start: bool
-
-
-def _is_word_unit(unit: int) -> bool:
-    return 0 < unit < _WORD_SCRIPTS_END
-
-
 def _hs_literal(key: str) -> bytes:
     return "".join(f"\\x{b:02x}" for b in key.encode("utf-16-le")).encode()
 
@@ -95,17 +85,15 @@ class KeywordMatcher:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        keys: dict[str, list[_Target]] = {}
+        keys: dict[str, list[Target]] = {}
         for index, rule in enumerate(self.rules):
             for term in rule.terms:
                 key = _term_key(rule, term)
-                keys.setdefault(key, []).append(_target(index, term, _TERM, key))
-                spelled = hangul.initials(term)
-                if len(spelled) >= _INITIALS_MIN_SYLLABLES and len(spelled) == len(key):
-                    keys.setdefault(spelled, []).append(_target(index, term, _INITIALS, spelled))
+                for literal, target in targets.term_targets(index, rule, term, key):
+                    keys.setdefault(literal, []).append(target)
             for phrase in rule.allowlist:
                 key = _allow_key(rule, phrase)
-                keys.setdefault(key, []).append(_target(index, phrase, _ALLOW, key))
+                keys.setdefault(key, []).append(targets.allow_target(index, phrase, key))
         self._targets = list(keys.values())
         # Pattern ids past the targets are consonant+vowel pairs: they say that jamo in this
         # message spell syllables, and only then is the skeleton composed and scanned again.
@@ -153,8 +141,11 @@ class KeywordMatcher:
                 continue  # odd: a literal of 2-byte units matched across unit boundaries
             unit_end = end_byte // 2
             for target in self._targets[pattern]:
-                start, end = sk.span(unit_end - target.length, unit_end)
-                if target.kind == _ALLOW:
+                located = targets.locate(target, sk, text, unit_end)
+                if located is None:
+                    continue
+                start, end = located
+                if target.kind == targets.ALLOW:
                     allowed.setdefault(target.rule, []).append((start, end))
                 elif _acceptable(text, start, end, target):
                     form = _form(text[start:end], target)
@@ -208,7 +199,8 @@ class KeywordMatcher:
             term_end[rule_index, term] = end
             rule_end[rule_index] = max(end, rule_end.get(rule_index, -1))
             rule = self.rules[rule_index]
-            hits.append(Hit(rule.name, term, form, start, end, text[start:end], rule.severity))
+            severity = one_step_lower(rule.severity) if form == Form.JAMO_SLIP else rule.severity
+            hits.append(Hit(rule.name, term, form, start, end, text[start:end], severity))
         return hits
 
 
@@ -280,18 +272,6 @@ def _term_key(rule: Rule, term: str) -> str:
     return key
 
 
-def _target(rule: int, term: str, kind: str, key: str) -> _Target:
-    first, last = ord(key[0]), ord(key[-1])
-    return _Target(
-        rule,
-        term,
-        kind,
-        len(key),
-        (_is_word_unit(first), _is_word_unit(last)),
-        hangul.is_syllable(key[0]),
-    )
-
-
 def _check_regex(rule: str, pattern: str) -> None:
     # Compiled alone first because Hyperscan's multi-pattern errors do not say which pattern.
     try:
@@ -330,14 +310,14 @@ def _char_offsets(data: bytes, byte_offsets: set[int]) -> dict[int, int]:
     return chars
 
 
-def _acceptable(text: str, start: int, end: int, target: _Target) -> bool:
+def _acceptable(text: str, start: int, end: int, target: Target) -> bool:
     at_start, at_end = target.whole_word
-    if at_start and start > 0 and _is_word_unit(_unit(text[start - 1])):
+    if at_start and start > 0 and is_word_unit(_unit(text[start - 1])):
         return False
-    if at_end and end < len(text) and _is_word_unit(_unit(text[end])):
+    if at_end and end < len(text) and is_word_unit(_unit(text[end])):
         return False
     if target.hangul_start and start > 0 and hangul.is_syllable(text[start - 1]):
-        return not any(fold.is_separator(ch) for ch in text[start:end])
+        return len(fold.letters(text[start:end])) == end - start  # not spread out
     return True
 
 
@@ -345,13 +325,13 @@ def _unit(ch: str) -> int:
     return int(fold.fold_table()[ord(ch)])
 
 
-def _form(matched: str, target: _Target) -> Form:
-    if target.kind == _INITIALS:
-        return Form.INITIALS
+def _form(matched: str, target: Target) -> Form:
+    if target.kind in targets.FIXED_FORMS:
+        return targets.FIXED_FORMS[target.kind]
     term = target.term
     if matched.casefold() == term.casefold():
         return Form.AS_WRITTEN
-    core = [ch for ch in matched if not fold.is_separator(ch)]
+    core = fold.letters(matched)
     if any(hangul.is_jamo(ch) for ch in core) and not any(hangul.is_jamo(ch) for ch in term):
         return Form.JAMO
     if "".join(core).casefold() != "".join(term.split()).casefold():

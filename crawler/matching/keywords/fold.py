@@ -18,6 +18,8 @@ Folding rules, one 16-bit unit per character:
 - Letters are NFKC-normalised and case-folded when that yields one character (full-width
   ｄｅｅｐ, mathematical 𝐝𝐞𝐞𝐩, circled ⓓ → ascii), Latin diacritics are stripped (é → e),
   and Cyrillic/Greek homoglyphs of Latin letters become the Latin letter (е → e).
+- A run of vowel jamo between two whole syllables (지ㅡ인ㅡ능ㅡ욕) is a separator too: a
+  vowel cannot start a syllable, so there it spells nothing and is used as a dash or bar.
 - Conjoining and half-width jamo become compatibility jamo; then runs of jamo that spell
   syllables (ㅈㅣㅇㅣㄴ) are composed into those syllables. Consonants that spell nothing
   (ㅈㅇㄴㅇ, ㅋㅋ) stay jamo, which is what initial-consonant terms are matched against.
@@ -138,7 +140,39 @@ def skeleton(text: str) -> Skeleton:
     else:
         codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         folded = fold_table().take(codepoints)
-    return Skeleton(folded[folded != SEPARATOR], folded)
+    units = folded[folded != SEPARATOR]
+    is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
+    if is_vowel.any():  # cheap test first: most messages have no vowel jamo at all
+        dropped = _vowels_between_syllables(units, is_vowel)
+        if dropped.any():
+            # ``folded`` is this call's own array (``take`` copies), so it can be edited.
+            folded[np.flatnonzero(folded)[dropped]] = SEPARATOR
+            units = units[~dropped]
+    return Skeleton(units, folded)
+
+
+def _vowels_between_syllables(units: np.ndarray, is_vowel: np.ndarray) -> np.ndarray:
+    """Mask of the vowel jamo whose nearest non-vowel units on both sides are syllables."""
+    size = units.size
+    index = np.arange(size)
+    before = np.maximum.accumulate(np.where(is_vowel, -1, index))
+    after = np.minimum.accumulate(np.where(is_vowel, size, index)[::-1])[::-1]
+    is_syllable = (units >= hangul.SYLLABLE_FIRST) & (units <= hangul.SYLLABLE_LAST)
+    syllable_before = (before >= 0) & is_syllable[np.maximum(before, 0)]
+    syllable_after = (after < size) & is_syllable[np.minimum(after, size - 1)]
+    return is_vowel & syllable_before & syllable_after
+
+
+def letters(text: str) -> str:
+    """The characters of ``text`` that are letters to the skeleton, as written (not folded):
+    separators and vowel jamo used as separators left out."""
+    kept = [ch for ch in text if not is_separator(ch)]
+    units = np.array([int(fold_table()[ord(ch)]) for ch in kept], dtype=np.uint16)
+    is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
+    if not is_vowel.any():
+        return "".join(kept)
+    dropped = _vowels_between_syllables(units, is_vowel).tolist()
+    return "".join(ch for ch, drop in zip(kept, dropped, strict=True) if not drop)
 
 
 def compose(sk: Skeleton) -> Skeleton:

@@ -8,9 +8,11 @@ rules:
     terms: [지인능욕, 겹지인]            # matched in every evasion form
     regexes: ['지인\\s*능욕\\s*방']      # optional; dialect in crawler.matching.keywords.engine
     allowlist: [딥페이크 성범죄 신고]     # optional; cancels hits of this rule inside the phrase
+    slip: true                          # optional (default false): one-jamo slips, severity -1
 ```
 
-Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``).
+Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``);
+``slip`` takes exactly ``true`` or ``false``, not YAML 1.1's yes/no/on/off.
 Rules are checked as ``compile_rules`` would (unsupported regexes, terms made of separators), and
 errors name the rule and the 1-based line of the rule (or of the offending node).
 """
@@ -24,6 +26,7 @@ from crawler.matching.keywords.rules import Rule, RuleError
 
 _LIST_KEYS = ("terms", "regexes", "allowlist")
 _SCALAR_KEYS = ("name", "severity", "language")
+_FLAG_KEYS = ("slip",)
 
 
 def load_rules_yaml(text: str) -> list[Rule]:
@@ -71,6 +74,8 @@ def _rule(node: yaml.Node) -> Rule:
             if not isinstance(value_node, yaml.SequenceNode):
                 raise RuleError(name, f"{key!r} must be a list", _line(value_node))
             values[key] = tuple(_scalar(item, name) for item in value_node.value)
+        elif key in _FLAG_KEYS:
+            values[key] = _flag(value_node, key, name)
         else:
             raise RuleError(name, f"unknown key {key!r}", _line(key_node))
     try:
@@ -95,6 +100,13 @@ def _scalar(node: yaml.Node, rule: str | None) -> str:
     if not isinstance(node, yaml.ScalarNode):
         raise RuleError(rule, "expected a single value here", _line(node))
     return node.value
+
+
+def _flag(node: yaml.Node, key: str, rule: str) -> bool:
+    value = _scalar(node, rule)
+    if value not in ("true", "false"):
+        raise RuleError(rule, f"{key!r} must be true or false, not {value!r}", _line(node))
+    return value == "true"
 
 
 def _line(node_or_mark: object) -> int | None:

@@ -18,14 +18,26 @@ class Form(StrEnum):
     """How the text wrote the term; shown to reviewers so they see why a hit fired.
 
     When several evasions are combined the most telling one is reported, in the order
-    initials > jamo > lookalike > separated > as_written.
+    initials > jamo > lookalike > separated > as_written. The forms after ``INITIALS`` are
+    spellings generated from the term (see ``targets``), so a hit has that form whatever
+    separators or look-alikes it also carries.
     """
 
     AS_WRITTEN = "as_written"  # the term itself, case-insensitively (and every regex hit)
-    SEPARATED = "separated"  # separators inside: 지 인 능 욕, 지.인.능.욕, 지1인능욕, zero-width
+    SEPARATED = "separated"  # 지 인 능 욕, 지.인.능.욕, 지1인능욕, zero-width, 지ㅡ인ㅡ능ㅡ욕
     LOOKALIKE = "lookalike"  # full-width, homoglyph, accented or styled letters: dеepfаke
     JAMO = "jamo"  # spelled out in jamo: ㅈㅣㅇㅣㄴㄴㅡㅇㅇㅛㄱ
     INITIALS = "initials"  # initial consonants only: ㅈㅇㄴㅇ
+    ROMANIZED = "romanized"  # all in Latin letters: jiinneungyok, ji-in neung-yok, chiinnungyok
+    LATIN_PHONETIC = "latin_phonetic"  # a letter or digit read as a syllable: G인능욕, 딥페2크
+    MIXED_SCRIPT = "mixed_script"  # Hangul, then the rest romanized (지인능yok), or the reverse
+    JAMO_SLIP = "jamo_slip"  # opt-in (Rule.slip): one jamo added, dropped or changed: 지잉능욕
+
+
+def one_step_lower(severity: Severity) -> Severity:
+    """A slip is also how ordinary words differ, so its hits rank one severity lower."""
+    order = list(Severity)
+    return order[max(order.index(severity) - 1, 0)]
 
 
 class RuleError(ValueError):
@@ -53,6 +65,8 @@ class Rule:
     written, in the dialect described in ``engine``; an ``allowlist`` phrase cancels a hit of
     this rule whose span lies inside an occurrence of the phrase. ``language`` is a BCP 47 tag
     for reviewers and routing; it does not restrict matching, because evasions mix scripts.
+    ``slip`` adds the ``jamo_slip`` form for terms of four or more syllables, one severity
+    lower: off by default, because a one-jamo change is also how real words differ.
     """
 
     name: str
@@ -61,6 +75,7 @@ class Rule:
     allowlist: tuple[str, ...] = ()
     language: str | None = None
     severity: Severity = Severity.MEDIUM
+    slip: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -83,6 +98,8 @@ class Rule:
             raise RuleError(
                 self.name, f"severity {self.severity!r} is not one of {allowed}"
             ) from None
+        if not isinstance(self.slip, bool):
+            raise RuleError(self.name, f"slip must be true or false, not {self.slip!r}")
         if self.language is not None and not _LANGUAGE.fullmatch(str(self.language)):
             raise RuleError(self.name, f"language {self.language!r} is not a BCP 47 tag")
         for pattern in self.regexes:
