@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import hyperscan
 
-from crawler.matching.keywords import fold, hangul, targets
+from crawler.matching.keywords import fold, hangul, slip, targets
 from crawler.matching.keywords.rules import Form, Rule, RuleError, Severity, one_step_lower
 from crawler.matching.keywords.targets import Target, is_word_unit
 
@@ -189,6 +189,8 @@ class KeywordMatcher:
         term_end: dict[tuple[int, str], int] = {}
         rule_end: dict[int, int] = {}
         cover = {rule: _Cover(spans_) for rule, spans_ in allowed.items()}
+        if any(form == Form.JAMO_SLIP for *_, form in spans):
+            spans = slip.unshadowed(spans)
         # Sorted by start, longest first, so a hit inside a longer hit of its rule comes after
         # it and ends no later than the furthest end kept so far for that rule.
         for rule_index, term, start, end, form in sorted(spans, key=lambda s: (s[2], -s[3])):

@@ -13,11 +13,14 @@ vowels and finals are two keys (ㅘ is ㅗㅏ, ㄺ is ㄹㄱ), so 와 → 오 is
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import cache
+from itertools import accumulate
 
 import numpy as np
 
 from crawler.matching.keywords import hangul
+from crawler.matching.keywords.rules import Form
 
 SLIP_MIN_SYLLABLES = 4
 
@@ -42,6 +45,30 @@ def slipped_span(units: np.ndarray, key: str, first: int) -> bool:
         if slipped > 1 or not _one_keystroke_apart(chr(unit), expected):
             return False
     return slipped == 1
+
+
+def unshadowed(
+    spans: list[tuple[int, str, int, int, Form]],
+) -> list[tuple[int, str, int, int, Form]]:
+    """``spans`` (rule, term, start, end, form) without the slips that overlap another hit of
+    their rule: in "지인능욕 반대" the exact 지인능욕 must not give way to a slipped 지인능욕방."""
+    exact: dict[int, list[tuple[int, int]]] = {}
+    for rule, _term, start, end, form in spans:
+        if form != Form.JAMO_SLIP:
+            exact.setdefault(rule, []).append((start, end))
+    starts = {rule: [s for s, _ in sorted(v)] for rule, v in exact.items()}
+    # Furthest end among the hits starting before each index: one bisect per slip.
+    reach = {rule: list(accumulate((e for _, e in sorted(v)), max)) for rule, v in exact.items()}
+
+    def overlaps(rule: int, start: int, end: int) -> bool:
+        before = bisect_left(starts.get(rule, []), end)
+        return before > 0 and reach[rule][before - 1] > start
+
+    return [
+        span
+        for span in spans
+        if span[4] != Form.JAMO_SLIP or not overlaps(span[0], span[2], span[3])
+    ]
 
 
 @cache
