@@ -39,6 +39,10 @@ class HashStatus(StrEnum):
     POLICY_OFF = "policy_off"
     UNDECODABLE = "undecodable"
     ERROR = "error"
+    NO_FILE = "no_file"
+    """Nothing to fetch or hash: a poll (its words are the post's text), a dice roll."""
+    NO_KEY = "no_key"
+    """A contact or a place seen, but no `media.doxx_key` to hash its value with: kind only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,13 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class MediaHashes:
-    """Metadata and hashes of one media file. The bytes themselves are never part of it."""
+    """Metadata and hashes of one media file. The bytes themselves are never part of it.
+
+    Contacts and places (kinds "contact", "location", "live_location", "venue") have no file:
+    their `sha256` is HMAC-SHA256 under the installation's `media.doxx_key` of the normalized
+    value (crawler.hashing.keyed_value_hash), so the same doxxed number or place matches across
+    rooms while the value itself is never stored and cannot be guessed back without the key.
+    """
 
     kind: str
     ordinal: int = 0

@@ -175,6 +175,47 @@ class MediaSettings(_Section):
     """Worker processes that decode and hash pictures for the Telegram collector (a spider
     process uses at most one); 0 hashes in a thread of the collector itself (see
     crawler/hash_workers.py for why processes)."""
+    doxx_key: SecretStr | None = None
+    """The installation's key for keyed hashes of contacts and places (HMAC-SHA256): the key
+    itself, `env:VAR` or `file:PATH`, resolved on use. None: those are recorded by kind only."""
+
+    @field_validator("doxx_key")
+    @classmethod
+    def _key_reference_outside_settings(cls, value: SecretStr | None) -> SecretStr | None:
+        raw = value.get_secret_value().strip() if value is not None else ""
+        var = raw[4:] if raw.startswith("env:") else ""
+        if _in_settings_namespace(var):
+            raise ValueError(
+                f"env:{var} is in the settings namespace ({ENV_PREFIX}*); name the variable "
+                f"{SECRET_ENV_PREFIX}* or keep it outside {ENV_PREFIX}*"
+            )
+        return value
+
+    def doxx_hmac_key(self) -> bytes | None:
+        """The key's bytes, or None when none is set. A key shorter than 16 characters is
+        refused: the point of the key is that numbers cannot be guessed back."""
+        if self.doxx_key is None:
+            return None
+        raw = self.doxx_key.get_secret_value().strip()
+        if raw == str(self.doxx_key):
+            # The masked form a JSON dump of the settings carries (a spider child's job): the
+            # key did not travel, and hashing with the mask would make every install agree.
+            return None
+        if raw.startswith("env:"):
+            key = os.environ.get(raw[4:], "").strip()
+            if not key:
+                raise ConfigError(f"media.doxx_key: environment variable {raw[4:]} is not set")
+        elif raw.startswith("file:"):
+            path = Path(raw[5:]).expanduser()
+            try:
+                key = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"media.doxx_key: cannot read {path}: {exc.strerror}") from None
+        else:
+            key = raw
+        if len(key) < 16:
+            raise ConfigError("media.doxx_key: the key must be at least 16 characters")
+        return key.encode("utf-8")
 
 
 class SpiderSettings(_Section):
@@ -266,6 +307,30 @@ class WorkerSettings(_Section):
         return self
 
 
+class AuditSettings(_Section):
+    """The audit log's checkpoints; documented in config/chanwatch.example.toml."""
+
+    signing_key: str | None = None
+    """Where the Ed25519 private key is: `file:PATH` or `env:VAR`. Never the key itself, and
+    never the database: whoever can rewrite the database must not be able to sign."""
+
+    @field_validator("signing_key")
+    @classmethod
+    def _reference(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        kind, _, where = value.partition(":")
+        if kind not in ("file", "env") or not where:
+            raise ValueError('must be "file:PATH" or "env:VAR" (never the key itself)')
+        if kind == "env" and _in_settings_namespace(where):
+            raise ValueError(
+                f"env:{where} is in the settings namespace ({ENV_PREFIX}*); name the variable "
+                f"{SECRET_ENV_PREFIX}*, e.g. env:{SECRET_ENV_PREFIX}AUDIT_KEY"
+            )
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -284,6 +349,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     notify: NotifySettings = NotifySettings()
     worker: WorkerSettings = WorkerSettings()
+    audit: AuditSettings = AuditSettings()
 
     @field_validator("database_url")
     @classmethod
