@@ -4,6 +4,9 @@ Images (photos, image documents, stickers, a video's largest thumbnail) are fetc
 `media.max_bytes` and get SHA-256, MD5 and PDQ. Everything else is streamed chunk by chunk
 through a `StreamingHasher` up to `telegram.video_max_bytes`, never held whole. Nothing is
 written anywhere; every file that is not hashed says why in its `hash_status`.
+
+Contacts and places have no file: their normalized value gets an HMAC under the installation's
+`media.doxx_key` (`no_key` without one) and is dropped like the bytes are.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from telethon import errors
+from telethon.tl import types
 
 from crawler.hash_workers import HashWorkers
-from crawler.hashing import StreamingHasher, hash_chunks, wants_pdq
+from crawler.hashing import StreamingHasher, hash_chunks, keyed_value_hash, wants_pdq
 from crawler.observations import HashStatus, MediaHashes, split_pdq
 from crawler.telegram.client import TelegramAPI
 from crawler.telegram.parse import MediaPlan
@@ -35,6 +39,8 @@ class MediaPolicy:
     max_bytes: int
     stream_max_bytes: int
     concurrency: int
+    doxx_key: bytes | None = None
+    """`MediaSettings.doxx_hmac_key()`: the key for contacts' and places' keyed hashes."""
 
 
 class MediaHasher:
@@ -63,11 +69,14 @@ class MediaHasher:
             return replace(meta, **values)
         if not self._policy.hash_media:
             return replace(meta, hash_status=HashStatus.POLICY_OFF)
+        file = plan.file
+        if file is None:
+            return self._keyed(plan)
         async with self._slots:
             try:
                 if plan.streamed and not wants_pdq(meta.kind, meta.mime):
-                    return await self._stream(plan)
-                return await self._whole(plan)
+                    return await self._stream(plan, file)
+                return await self._whole(plan, file)
             except (errors.FloodWaitError, errors.AuthKeyError, errors.UnauthorizedError):
                 raise  # account-level: the collector defers the target
             except (errors.RPCError, OSError, ValueError):
@@ -75,11 +84,21 @@ class MediaHasher:
                 # as such; the post itself is still collected.
                 return replace(meta, hash_status=HashStatus.ERROR)
 
-    async def _whole(self, plan: MediaPlan) -> MediaHashes:
+    def _keyed(self, plan: MediaPlan) -> MediaHashes:
+        """A medium without a file: polls and dice as they are; a contact or place by the keyed
+        hash of its value (a value that did not normalize is recorded by kind only)."""
+        if plan.value is None:
+            return plan.meta
+        if self._policy.doxx_key is None:
+            return replace(plan.meta, hash_status=HashStatus.NO_KEY)
+        digest = keyed_value_hash(self._policy.doxx_key, plan.value)
+        return replace(plan.meta, sha256=digest, hash_status=HashStatus.HASHED)
+
+    async def _whole(self, plan: MediaPlan, file: types.Photo | types.Document) -> MediaHashes:
         meta, cap = plan.meta, self._policy.max_bytes
         if meta.size is not None and meta.size > cap:
             return replace(meta, hash_status=HashStatus.TOO_LARGE)
-        data = await self._api.download(plan.file, plan.thumb)
+        data = await self._api.download(file, plan.thumb)
         # Decoding and PDQ (~8 ms of CPU a photo) run in a worker process: the event loop goes
         # on downloading and committing meanwhile.
         hashed = await self._workers.hash(
@@ -89,7 +108,7 @@ class MediaHasher:
         del data
         return hashed
 
-    async def _stream(self, plan: MediaPlan) -> MediaHashes:
+    async def _stream(self, plan: MediaPlan, file: types.Photo | types.Document) -> MediaHashes:
         meta = plan.meta
         hasher = StreamingHasher(
             kind=meta.kind, mime=meta.mime, max_bytes=self._policy.stream_max_bytes,
@@ -98,4 +117,4 @@ class MediaHasher:
         )  # fmt: skip
         if hasher.exceeded:
             return hasher.finish()
-        return await hash_chunks(self._api.stream(plan.file), hasher)
+        return await hash_chunks(self._api.stream(file), hasher)

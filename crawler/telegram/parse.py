@@ -12,11 +12,13 @@ from datetime import datetime
 
 from telethon.tl import types
 
+from crawler.hashing import normalize_phone, normalize_place
 from crawler.observations import (
     ChannelSnapshot,
     CollectorKind,
     Counter,
     ForwardRef,
+    HashStatus,
     Link,
     LinkKind,
     MediaHashes,
@@ -29,18 +31,23 @@ from crawler.tme_links import USERNAME, classify_url
 # Media kind names chanwatch records for Telegram files (the `media.kind` column).
 PHOTO, IMAGE, VIDEO, VIDEO_NOTE, ANIMATION = "photo", "image", "video", "video_note", "animation"
 AUDIO, VOICE, STICKER, DOCUMENT = "audio", "voice", "sticker", "document"
-VIDEO_THUMBNAIL = "video_thumbnail"
+VIDEO_THUMBNAIL, THUMBNAIL, LINK_PREVIEW = "video_thumbnail", "thumbnail", "link_preview"
+POLL, DICE, CONTACT = "poll", "dice", "contact"
+LOCATION, LIVE_LOCATION, VENUE = "location", "live_location", "venue"
 STREAMED_KINDS = frozenset({VIDEO, VIDEO_NOTE, ANIMATION, AUDIO, VOICE, DOCUMENT})
 """Kinds hashed while streaming (never held whole) up to telegram.video_max_bytes."""
 
 
 @dataclass(frozen=True, slots=True)
 class MediaPlan:
-    """One file to hash: its metadata, the TL object to fetch, and which thumbnail (if any)."""
+    """One medium: its metadata, the TL file to fetch and which thumbnail (if any), or, for a
+    contact or a place, the normalized value to hash with the installation's key. The value is
+    the doxxed detail itself: it lives only in this plan, never in an observation."""
 
     meta: MediaHashes
-    file: types.Photo | types.Document
+    file: types.Photo | types.Document | None = None
     thumb: str | None = None
+    value: str | None = None
 
     @property
     def streamed(self) -> bool:
@@ -108,6 +115,10 @@ def parse_message(
         text = getattr(message.action, "title", None) or ""
         return ParsedMessage(Post(**common, text=text, is_service=True))
     text = message.message or ""
+    links_text, entities = text, message.entities or ()
+    if isinstance(message.media, types.MessageMediaPoll):
+        # A poll's words are what the room says: the keyword matchers read them as text.
+        text = "\n".join(part for part in (text, poll_text(message.media.poll)) if part)
     views = Counter(message.views) if message.views is not None else None
     forwards = Counter(message.forwards) if message.forwards is not None else None
     plans = media_plans(message.media)
@@ -124,7 +135,7 @@ def parse_message(
         fwd_from=forward_ref(message.fwd_from, chats or {}),
         grouped_id=message.grouped_id,
         media=tuple(plan.meta for plan in plans),
-        links=message_links(text, message.entities or (), message.media, message.reply_markup),
+        links=message_links(links_text, entities, message.media, message.reply_markup),
     )
     return ParsedMessage(post, tuple(plans))
 
@@ -165,6 +176,18 @@ def forward_ref(
     return ForwardRef(date=header.date, name=header.from_name or header.post_author)
 
 
+def poll_text(poll: types.Poll) -> str:
+    """The question, then each option, one per line (as the t.me/s parser reads them)."""
+    lines = [_plain(poll.question), *(_plain(answer.text) for answer in poll.answers)]
+    return "\n".join(line.strip() for line in lines if line.strip())
+
+
+def _plain(value: object) -> str:
+    # Layer 186 made poll texts TextWithEntities; older answers were plain strings.
+    text = getattr(value, "text", value)
+    return text if isinstance(text, str) else ""
+
+
 # -- links --------------------------------------------------------------------------------------
 
 
@@ -180,23 +203,52 @@ def message_links(
     media: object = None,
     markup: object = None,
 ) -> tuple[Link, ...]:
-    """Links in reading order without repeats, then the web preview's and the buttons'. A
+    """Links in reading order, then the web preview's and the buttons', one per target. A
     `text_url` records its href, never the text shown: hidden links showing one address and
     leading elsewhere are a common evasion, and so are "join the backup room" URL buttons."""
-    found: dict[Link, None] = {}
-    for entity in entities:
-        link = _entity_link(text, entity)
-        if link is not None:
-            found.setdefault(link, None)
+    found: list[Link | None] = [_entity_link(text, entity) for entity in entities]
     if isinstance(media, types.MessageMediaWebPage) and isinstance(media.webpage, types.WebPage):
-        found.setdefault(classify_url(media.webpage.url), None)
+        found.append(classify_url(media.webpage.url))
     if isinstance(markup, types.ReplyInlineMarkup):
         for row in markup.rows:
             for button in row.buttons:
                 url = getattr(getattr(button, "type", None), "url", None)
                 if isinstance(url, str):
-                    found.setdefault(classify_url(url), None)
-    return tuple(found)
+                    found.append(classify_url(url))
+    return one_per_target(found)
+
+
+# A mention is a channel link written as "@name": the more specific kind of the same target.
+_SPECIFICITY = {LinkKind.EXTERNAL: 0, LinkKind.CHANNEL: 1, LinkKind.MENTION: 2}
+
+
+def one_per_target(links: Iterable[Link | None]) -> tuple[Link, ...]:
+    """One link per target URL in first-seen order, of the most specific kind seen for it: a
+    room named as "@room" and as a "t.me/Room" button is one reference, not two. (The t.me/s
+    parser keeps the same rule in spiders/tme_links.py.)"""
+    best: dict[str, Link] = {}
+    for link in links:
+        if link is None:
+            continue
+        key = _target_key(link)
+        kept = best.get(key)
+        if kept is None or _SPECIFICITY.get(link.kind, 1) > _SPECIFICITY.get(kept.kind, 1):
+            best[key] = link  # a dict keeps the first-seen position of a replaced key
+    return tuple(best.values())
+
+
+def _target_key(link: Link) -> str:
+    """The URL without scheme, "www." and trailing "/"; a room's name in any case is one room
+    (invite hashes are case-sensitive and keep theirs)."""
+    url = link.url.strip()
+    rest = url.split("://", 1)[1] if "://" in url else url
+    rest = rest.removeprefix("www.").rstrip("/")
+    if link.kind in (LinkKind.CHANNEL, LinkKind.MENTION):
+        rest = rest.lower()
+    for alias in ("telegram.me/", "telegram.dog/"):
+        if rest.lower().startswith(alias):
+            rest = "t.me/" + rest[len(alias) :]
+    return rest
 
 
 def _entity_link(text: str, entity: types.TypeMessageEntity) -> Link | None:
@@ -220,12 +272,41 @@ def _entity_link(text: str, entity: types.TypeMessageEntity) -> Link | None:
 
 
 def media_plans(media: object) -> list[MediaPlan]:
-    """What to hash for a message's media: photos, documents, and a video's largest thumbnail."""
+    """What to record and hash for a message's media: photos, documents (a video's or an
+    animated sticker's largest thumbnail too), a link preview's picture, and the kinds without
+    a file: polls and dice by kind, contacts and places by kind and keyed value."""
     if isinstance(media, types.MessageMediaPhoto) and isinstance(media.photo, types.Photo):
         return [_photo_plan(media.photo)]
     if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
         return _document_plans(media.document)
+    if isinstance(media, types.MessageMediaWebPage):
+        photo = getattr(media.webpage, "photo", None)
+        return [_photo_plan(photo, LINK_PREVIEW)] if isinstance(photo, types.Photo) else []
+    if isinstance(media, types.MessageMediaPoll):
+        return [_no_file(POLL)]
+    if isinstance(media, types.MessageMediaDice):
+        return [_no_file(DICE)]
+    if isinstance(media, types.MessageMediaContact):
+        return [_no_file(CONTACT, normalize_phone(media.phone_number or ""))]
+    place_kind = _PLACE_KINDS.get(type(media))
+    if place_kind is not None:
+        geo = getattr(media, "geo", None)
+        place = normalize_place(geo.lat, geo.long) if isinstance(geo, types.GeoPoint) else None
+        return [_no_file(place_kind, place)]
     return []
+
+
+_PLACE_KINDS = {
+    types.MessageMediaGeo: LOCATION,
+    types.MessageMediaGeoLive: LIVE_LOCATION,
+    types.MessageMediaVenue: VENUE,
+}
+
+
+def _no_file(kind: str, value: str | None = None) -> MediaPlan:
+    # Venue titles and addresses, contact names and vCards are never read: a doxxed detail is
+    # kept only as the keyed hash of its number or place (crawler/telegram/media.py).
+    return MediaPlan(MediaHashes(kind=kind, hash_status=HashStatus.NO_FILE), value=value)
 
 
 def _largest(sizes: Iterable[object]) -> tuple[str, int, int, int] | None:
@@ -243,11 +324,11 @@ def _largest(sizes: Iterable[object]) -> tuple[str, int, int, int] | None:
     return best
 
 
-def _photo_plan(photo: types.Photo) -> MediaPlan:
+def _photo_plan(photo: types.Photo, kind: str = PHOTO) -> MediaPlan:
     largest = _largest(photo.sizes)
     _type, width, height, size = largest if largest else ("", None, None, None)
     meta = MediaHashes(
-        kind=PHOTO, mime="image/jpeg", size=size, width=width, height=height,
+        kind=kind, mime="image/jpeg", size=size, width=width, height=height,
         file_id=str(photo.id),
     )  # fmt: skip
     return MediaPlan(meta, photo)
@@ -260,12 +341,16 @@ def _document_plans(document: types.Document) -> list[MediaPlan]:
         duration=duration, file_id=str(document.id),
     )  # fmt: skip
     plans = [MediaPlan(meta, document)]
-    if kind in (VIDEO, VIDEO_NOTE, ANIMATION):
+    # A static sticker is a WebP picture and gets its PDQ itself; an animated (TGS) or video
+    # (WebM) sticker is known visually by its thumbnail, as a video is by its poster frame.
+    picture_sticker = kind == STICKER and (document.mime_type or "").startswith("image/")
+    if kind in (VIDEO, VIDEO_NOTE, ANIMATION) or (kind == STICKER and not picture_sticker):
         thumb = _largest(document.thumbs or ())
         if thumb is not None:
             thumb_type, thumb_w, thumb_h, thumb_size = thumb
             thumb_meta = MediaHashes(
-                kind=VIDEO_THUMBNAIL, ordinal=1, mime="image/jpeg", size=thumb_size,
+                kind=THUMBNAIL if kind == STICKER else VIDEO_THUMBNAIL, ordinal=1,
+                mime="image/webp" if kind == STICKER else "image/jpeg", size=thumb_size,
                 width=thumb_w, height=thumb_h, file_id=f"{document.id}:{thumb_type}",
             )  # fmt: skip
             plans.append(MediaPlan(thumb_meta, document, thumb=thumb_type))
@@ -280,9 +365,9 @@ def _document_kind(document: types.Document) -> tuple[str, int | None, int | Non
             kind = kind or (VIDEO_NOTE if attr.round_message else VIDEO)
             width, height, duration = attr.w, attr.h, float(attr.duration)
         elif isinstance(attr, types.DocumentAttributeAnimated):
-            kind = ANIMATION
+            kind = kind if kind == STICKER else ANIMATION
         elif isinstance(attr, types.DocumentAttributeSticker):
-            kind = STICKER
+            kind = STICKER  # a video sticker carries a video attribute too: it is a sticker
         elif isinstance(attr, types.DocumentAttributeAudio):
             kind = kind or (VOICE if attr.voice else AUDIO)
             duration = float(attr.duration)

@@ -7,10 +7,12 @@ import datetime as dt
 import pytest
 from telethon.tl import types
 
-from crawler.observations import HashStatus, LinkKind
+from crawler.hashing import keyed_value_hash, normalize_phone, normalize_place
+from crawler.observations import HashStatus, Link, LinkKind
 from crawler.telegram.parse import (
     channel_snapshot,
     message_links,
+    one_per_target,
     parse_message,
     source_key,
     utf16_slice,
@@ -215,3 +217,132 @@ def test_url_buttons_under_a_post_are_links_too() -> None:
     )
     post = parse_message(message(text="공지", reply_markup=buttons), SOURCE, T0).post
     assert [(link.kind, link.target) for link in post.links] == [(LinkKind.INVITE, "Backup99")]
+
+
+def document_media(mime: str, *attributes: object, thumbs: list[object] | None = None) -> object:
+    document = types.Document(
+        id=77, access_hash=1, file_reference=b"r", date=T0, mime_type=mime, size=4000, dc_id=2,
+        attributes=list(attributes), thumbs=thumbs,
+    )  # fmt: skip
+    return types.MessageMediaDocument(document=document)
+
+
+STICKER = types.DocumentAttributeSticker(alt="😀", stickerset=types.InputStickerSetEmpty())
+THUMB = [types.PhotoSize("m", 128, 128, 3000)]
+
+
+@pytest.mark.parametrize(
+    ("media", "expected"),
+    [
+        # A static sticker is a picture hashed itself; animated and video ones by a thumbnail.
+        (document_media("image/webp", STICKER, thumbs=THUMB), [("sticker", "image/webp")]),
+        (document_media("application/x-tgsticker", STICKER, types.DocumentAttributeAnimated(),
+                        thumbs=THUMB),
+         [("sticker", "application/x-tgsticker"), ("thumbnail", "image/webp")]),
+        (document_media("video/webm", types.DocumentAttributeVideo(3, 512, 512), STICKER),
+         [("sticker", "video/webm")]),
+        (document_media("audio/mpeg", types.DocumentAttributeAudio(200, title="t")),
+         [("audio", "audio/mpeg")]),
+        (types.MessageMediaDice(3, "🎯"), [("dice", None)]),
+        (types.MessageMediaGeoLive(types.GeoPointEmpty(), period=60), [("live_location", None)]),
+        (types.MessageMediaWebPage(types.WebPageEmpty(id=1)), []),
+        (types.MessageMediaUnsupported(), []),
+    ],
+)  # fmt: skip
+def test_media_kinds(media: object, expected: list[tuple[str, str | None]]) -> None:
+    parsed = parse_message(message(media=media), SOURCE, T0)
+    assert [(p.meta.kind, p.meta.mime) for p in parsed.media] == expected
+    assert parsed.post.media == tuple(p.meta for p in parsed.media)
+
+
+def test_a_poll_is_text_the_matchers_read() -> None:
+    poll = types.Poll(
+        id=1, hash=0, question=types.TextWithEntities("어느 방?", []),
+        answers=[types.PollAnswer(types.TextWithEntities(t, []), bytes([i]))
+                 for i, t in enumerate(["지인능욕방", " ", "겹지인방"])],
+    )  # fmt: skip
+    parsed = parse_message(
+        message(media=types.MessageMediaPoll(poll, types.PollResults())), SOURCE, T0
+    )
+    assert parsed.post.text == "어느 방?\n지인능욕방\n겹지인방"
+    [plan] = parsed.media
+    assert (plan.meta.kind, plan.meta.hash_status, plan.file) == ("poll", HashStatus.NO_FILE, None)
+
+
+def test_contacts_and_places_carry_a_normalized_value_only_in_the_plan() -> None:
+    contact = types.MessageMediaContact("+82 10-1234-5678", "Kim", "Lee", "BEGIN:VCARD", 5)
+    venue = types.MessageMediaVenue(
+        types.GeoPoint(long=126.97805, lat=37.56649, access_hash=1), "Home", "Street 1", "", "", ""
+    )
+    for media, kind, value in (
+        (contact, "contact", "tel:821012345678"),
+        (venue, "venue", "geo:37.566,126.978"),
+    ):
+        parsed = parse_message(message(media=media), SOURCE, T0)
+        [plan] = parsed.media
+        assert (plan.meta.kind, plan.value, plan.file) == (kind, value, None)
+        assert value.split(":")[1] not in repr(parsed.post)
+
+
+def test_a_link_preview_picture_is_a_medium_of_its_own_kind() -> None:
+    photo = types.Photo(
+        id=55, access_hash=1, file_reference=b"r", date=T0, dc_id=2,
+        sizes=[types.PhotoSize("x", 800, 600, 5000)],
+    )  # fmt: skip
+    page = types.WebPage(id=1, url="https://news.example/a", display_url="news.example/a", hash=0,
+                         photo=photo)  # fmt: skip
+    parsed = parse_message(message(media=types.MessageMediaWebPage(page)), SOURCE, T0)
+    [plan] = parsed.media
+    assert (plan.meta.kind, plan.meta.width, plan.file) == ("link_preview", 800, photo)
+    assert [link.url for link in parsed.post.links] == ["https://news.example/a"]
+
+
+@pytest.mark.parametrize(
+    ("links", "expected"),
+    [
+        # One room as a mention and as a button in another case: one link, the mention.
+        ([("https://t.me/room_a", LinkKind.CHANNEL, "room_a"),
+          ("https://t.me/room_a", LinkKind.MENTION, "room_a")],
+         [("https://t.me/room_a", LinkKind.MENTION)]),
+        ([("https://t.me/room_a", LinkKind.MENTION, "room_a"),
+          ("http://www.telegram.me/Room_A/", LinkKind.CHANNEL, "room_a")],
+         [("https://t.me/room_a", LinkKind.MENTION)]),
+        ([("t.me/room_a", LinkKind.CHANNEL, "room_a"),
+          ("https://example.org/x", LinkKind.EXTERNAL, None),
+          ("https://t.me/Room_A", LinkKind.MENTION, "room_a")],
+         [("https://t.me/Room_A", LinkKind.MENTION), ("https://example.org/x", LinkKind.EXTERNAL)]),
+        # Invite hashes are case-sensitive: two invites, two links.
+        ([("https://t.me/+AbC", LinkKind.INVITE, "AbC"),
+          ("https://t.me/+abc", LinkKind.INVITE, "abc")],
+         [("https://t.me/+AbC", LinkKind.INVITE), ("https://t.me/+abc", LinkKind.INVITE)]),
+    ],
+)  # fmt: skip
+def test_one_link_per_target_of_the_most_specific_kind(
+    links: list[tuple[str, LinkKind, str | None]], expected: list[tuple[str, LinkKind]]
+) -> None:
+    found = one_per_target(Link(url, kind, target) for url, kind, target in links)
+    assert [(link.url, link.kind) for link in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+82 10-1234-5678", "tel:821012345678"), ("0082 10 1234 5678", "tel:821012345678"),
+     ("821012345678", "tel:821012345678"), ("12345", None), ("", None), ("1" * 16, None)],
+)  # fmt: skip
+def test_normalize_phone(raw: str, expected: str | None) -> None:
+    assert normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("lat", "long", "expected"),
+    [(37.56649, 126.97805, "geo:37.566,126.978"), (-0.0001, -0.0001, "geo:0.000,0.000"),
+     (10.0, 180.0, "geo:10.000,-180.000"), (91.0, 0.0, None), (float("nan"), 0.0, None),
+     (0.0, 181.0, None)],
+)  # fmt: skip
+def test_normalize_place(lat: float, long: float, expected: str | None) -> None:
+    assert normalize_place(lat, long) == expected
+
+
+def test_keyed_value_hash_depends_on_the_key() -> None:
+    a, b = keyed_value_hash(b"k" * 16, "tel:1"), keyed_value_hash(b"j" * 16, "tel:1")
+    assert a != b and len(a) == 64 and a == keyed_value_hash(b"k" * 16, "tel:1")
