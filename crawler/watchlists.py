@@ -14,17 +14,23 @@ The format (see config/watchlists/example.yaml) is re-importable from `watchlist
             priority: 0
             enabled: true
             options: {}             # per kind; see TARGET_OPTIONS
+
+Files are hostile input: they are composed by crawler.input_limits (no aliases, no duplicate
+keys, bounded size and depth), and every field is capped here before a target is built.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import yaml
 
+from crawler import input_limits as limits
 from crawler.errors import UserError
+from crawler.input_limits import InputError, compose_yaml, construct, node_line, shown
 from crawler.locators import TargetKind, normalize
 from storage.watchlist_store import TargetRow, TargetSpec
 
@@ -52,23 +58,30 @@ class WatchlistFileError(UserError):
     """A watchlist file with bad entries; carries every problem, each with its line."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        more = len(problems) - limits.MAX_PROBLEMS_SHOWN  # 10,000 lines would say no more
+        tail = [f"and {more} more bad entries"] if more > 0 else []
+        self.problems = problems[: limits.MAX_PROBLEMS_SHOWN] + tail
         super().__init__(f"{len(problems)} bad entr{'y' if len(problems) == 1 else 'ies'}")
 
 
 def parse_interval(value: str | int) -> int:
     """Seconds for "30m", "2h", "1d", "90s" or a plain number of seconds."""
-    if isinstance(value, bool):
-        raise UserError(f"invalid interval {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UserError(f"invalid interval {shown(value)}")
     if isinstance(value, int):
         seconds = value
     else:
-        match = _INTERVAL.fullmatch(str(value).strip().lower())
-        if match is None:
-            raise UserError(f"invalid interval {value!r}: use e.g. 90s, 30m, 6h, 1d")
+        # Checked before int(): a long run of digits costs quadratic time to convert.
+        short = len(value) <= limits.MAX_INTERVAL_CHARS
+        match = short and _INTERVAL.fullmatch(value.strip().lower())
+        if not match:
+            raise UserError(f"invalid interval {shown(value)}: use e.g. 90s, 30m, 6h, 1d")
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds < MIN_INTERVAL_S:
-        raise UserError(f"interval {value!r} is shorter than {MIN_INTERVAL_S}s")
+        raise UserError(f"interval {shown(value)} is shorter than {MIN_INTERVAL_S}s")
+    if seconds > limits.MAX_INTERVAL_S:
+        days = limits.MAX_INTERVAL_S // 86400
+        raise UserError(f"interval {shown(value)} is longer than {days} days")
     return seconds
 
 
@@ -83,7 +96,13 @@ def checked_list_name(name: str) -> str:
     """A watchlist name as given; an empty or blank one would be a list nobody can name."""
     if not name.strip():
         raise UserError("a watchlist name cannot be empty or only spaces")
-    return name
+    return _at_most(name, limits.MAX_LIST_NAME_CHARS, "a watchlist name")
+
+
+def _at_most(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise UserError(f"{what} must be at most {limit} characters")
+    return text
 
 
 def target_spec(
@@ -99,8 +118,14 @@ def target_spec(
     allow_private: tuple[str, ...] = (),
 ) -> TargetSpec:
     """Validate and normalize one target; raises UserError with one clear message."""
+    _at_most(locator, limits.MAX_LOCATOR_CHARS, "a locator")
+    if kind is not None and len(kind) > limits.MAX_KIND_CHARS:
+        raise UserError(f"unknown target kind {shown(kind)}")
+    if isinstance(priority, bool) or abs(priority) > limits.MAX_PRIORITY:
+        raise UserError(f"'priority' must be within ±{limits.MAX_PRIORITY}")
+    note = _text(note, "note")
     normalized = normalize(locator, kind, allow_private)
-    clean_tags = tuple(sorted({str(tag).strip() for tag in tags if str(tag).strip()}))
+    clean_tags = _tags(tags)
     clean_options = dict(options or {})
     _check_options(normalized.kind, clean_options)
     return TargetSpec(
@@ -113,6 +138,28 @@ def target_spec(
         priority=priority,
         enabled=enabled,
     )
+
+
+def _text(value: object, field: str) -> str | None:
+    """A note or description: any single YAML value, as text; lists and mappings are refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float | date):  # bool is an int; dates read as text
+        raise UserError(f"{field!r} must be text, not a {type(value).__name__}")
+    return _at_most(str(value), limits.MAX_TEXT_CHARS, repr(field))
+
+
+def _tags(tags: list[Any] | tuple[Any, ...]) -> tuple[str, ...]:
+    if len(tags) > limits.MAX_TAGS:
+        raise UserError(f"at most {limits.MAX_TAGS} tags per target")
+    clean = set()
+    for tag in tags:
+        if not isinstance(tag, str | int | float):
+            raise UserError(f"tags must be words, not a {type(tag).__name__}")
+        text = _at_most(str(tag).strip(), limits.MAX_TAG_CHARS, "a tag")
+        if text:
+            clean.add(text)
+    return tuple(sorted(clean))
 
 
 def _check_options(kind: TargetKind, options: dict[str, Any]) -> None:
@@ -128,7 +175,9 @@ def _check_options(kind: TargetKind, options: dict[str, Any]) -> None:
                 f"{' and '.join(takes)} targets"
             )
         known = ", ".join(sorted(allowed)) or "none"
-        raise UserError(f"unknown option {key!r} for {kind} targets (options they take: {known})")
+        raise UserError(
+            f"unknown option {shown(key)} for {kind} targets (options they take: {known})"
+        )
     if "selector" in options and "xpath" in options:
         # The spider would silently use the selector and ignore the XPath.
         raise UserError("options 'selector' and 'xpath' both name the part to watch: give one")
@@ -139,6 +188,8 @@ def _check_options(kind: TargetKind, options: dict[str, Any]) -> None:
     ignore = options.get("ignore", [])
     if not isinstance(ignore, str | list):
         raise UserError("option 'ignore' must be a CSS selector or a list of them")
+    if isinstance(ignore, list) and len(ignore) > limits.MAX_IGNORE:
+        raise UserError(f"option 'ignore' takes at most {limits.MAX_IGNORE} selectors")
     for css in [ignore] if isinstance(ignore, str) else ignore:
         _check_css("ignore", css)
     if not isinstance(options.get("alert_on_change", False), bool):
@@ -152,7 +203,8 @@ def _check_css(option: str, css: Any) -> None:
     from lxml import etree
 
     if not isinstance(css, str):
-        raise UserError(f"option {option!r} must be a CSS selector string, not {css!r}")
+        raise UserError(f"option {option!r} must be a CSS selector string, not {shown(css)}")
+    _at_most(css, limits.MAX_OPTION_CHARS, f"option {option!r}")
     try:
         selectors = parse(css)
         pseudo = any(selector.pseudo_element for selector in selectors)
@@ -160,11 +212,11 @@ def _check_css(option: str, css: Any) -> None:
             # The spider compiles the translated XPath too, which refuses characters XML forbids.
             etree.XPath(HTMLTranslator().css_to_xpath(css))
     except (SelectorError, etree.XPathError, ValueError) as exc:
-        raise UserError(f"option {option!r}: invalid CSS selector {css!r} ({exc})") from None
+        raise UserError(f"option {option!r}: invalid CSS selector {shown(css)} ({exc})") from None
     if pseudo:
         # parsel accepts ::text and ::attr(), but they select no element: nothing to watch.
         raise UserError(
-            f"option {option!r}: {css!r} has a pseudo-element, which selects no element"
+            f"option {option!r}: {shown(css)} has a pseudo-element, which selects no element"
         )
 
 
@@ -172,11 +224,12 @@ def _check_xpath(xpath: Any) -> None:
     from lxml import etree
 
     if not isinstance(xpath, str):
-        raise UserError(f"option 'xpath' must be an XPath string, not {xpath!r}")
+        raise UserError(f"option 'xpath' must be an XPath string, not {shown(xpath)}")
+    _at_most(xpath, limits.MAX_OPTION_CHARS, "option 'xpath'")
     try:
         etree.XPath(xpath, namespaces=_XPATH_NAMESPACES)
     except (etree.XPathError, ValueError) as exc:
-        raise UserError(f"option 'xpath': invalid XPath {xpath!r} ({exc})") from None
+        raise UserError(f"option 'xpath': invalid XPath {shown(xpath)} ({exc})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,38 +241,24 @@ class ImportEntry:
 
 
 def parse_watchlist_yaml(text: str, allow_private: tuple[str, ...] = ()) -> list[ImportEntry]:
-    """Every entry of a watchlist file, or WatchlistFileError naming every bad one by line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise WatchlistFileError([f"{where}not valid YAML ({problem})"]) from None
-    problems: list[str] = []
-    entries: list[ImportEntry] = []
+    """Every entry of a watchlist file, or WatchlistFileError naming every bad one by line.
+
+    A file refused as a whole (not YAML, aliases, duplicate keys, too big or too deep: see
+    crawler.input_limits) raises InputError instead, before any entry is read."""
+    root = compose_yaml(text)
     lists = _mapping_value(root, "watchlists")
     if not isinstance(lists, yaml.SequenceNode):
-        line = root.start_mark.line + 1 if root is not None else 1
+        line = node_line(root) if root is not None else 1
         raise WatchlistFileError([f"line {line}: expected a top-level 'watchlists:' list"])
+    _check_counts(lists)
+    problems: list[str] = []
+    entries: list[ImportEntry] = []
     for list_node in lists.value:
-        line = list_node.start_mark.line + 1
+        line = node_line(list_node)
         try:
-            data = _construct(_without_targets(list_node))
+            name, description = _list_fields(list_node)
         except UserError as exc:
-            problems.append(f"line {line}: {exc}")
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            problems.append(f"line {line}: a watchlist needs a 'name'")
-            continue
-        unknown = set(data) - _LIST_KEYS
-        if unknown:
-            problems.append(f"line {line}: unknown watchlist keys {sorted(unknown)}")
-            continue
-        try:
-            checked_list_name(data["name"])
-        except UserError as exc:
-            problems.append(f"line {line}: {exc}")
+            problems.append(f"line {line}: {_problem(exc)}")
             continue
         targets = _mapping_value(list_node, "targets")
         target_nodes = targets.value if isinstance(targets, yaml.SequenceNode) else []
@@ -227,15 +266,48 @@ def parse_watchlist_yaml(text: str, allow_private: tuple[str, ...] = ()) -> list
             problems.append(f"line {line}: 'targets' must be a list")
         for node in target_nodes:
             try:
-                spec = _target_from(_construct(node), allow_private)
+                spec = _target_from(construct(node), allow_private)
             except UserError as exc:
-                problems.append(f"line {node.start_mark.line + 1}: {exc}")
+                problems.append(f"line {node_line(node)}: {_problem(exc)}")
                 continue
-            line = node.start_mark.line + 1
-            entries.append(ImportEntry(data["name"], data.get("description"), spec, line))
+            entries.append(ImportEntry(name, description, spec, node_line(node)))
     if problems:
         raise WatchlistFileError(problems)
     return entries
+
+
+def _check_counts(lists: yaml.SequenceNode) -> None:
+    """Row caps, counted on the nodes so that no entry of an oversized file is built."""
+    if len(lists.value) > limits.MAX_LISTS_PER_FILE:
+        extra = node_line(lists.value[limits.MAX_LISTS_PER_FILE])
+        raise InputError(f"more than {limits.MAX_LISTS_PER_FILE} watchlists in one file", extra)
+    count = 0
+    for list_node in lists.value:
+        targets = _mapping_value(list_node, "targets")
+        if not isinstance(targets, yaml.SequenceNode):
+            continue
+        if count + len(targets.value) > limits.MAX_TARGETS_PER_FILE:
+            extra = targets.value[limits.MAX_TARGETS_PER_FILE - count]
+            raise InputError(
+                f"more than {limits.MAX_TARGETS_PER_FILE} targets in one file", node_line(extra)
+            )
+        count += len(targets.value)
+
+
+def _problem(exc: UserError) -> str:
+    # The entry's own line leads its problem; an InputError's line would repeat it.
+    return exc.problem if isinstance(exc, InputError) else str(exc)
+
+
+def _list_fields(node: yaml.Node) -> tuple[str, str | None]:
+    """A watchlist's name and description; its targets are built (and reported) one by one."""
+    data = construct(_without_targets(node))
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise UserError("a watchlist needs a 'name'")
+    unknown = set(data) - _LIST_KEYS
+    if unknown:
+        raise UserError(f"unknown watchlist keys {shown(sorted(unknown, key=str))}")
+    return checked_list_name(data["name"]), _text(data.get("description"), "description")
 
 
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
@@ -248,7 +320,6 @@ def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
 
 
 def _without_targets(node: yaml.Node) -> yaml.Node:
-    """The list's own fields; its targets are built (and reported) one by one."""
     if not isinstance(node, yaml.MappingNode):
         return node
     pairs = [
@@ -259,16 +330,6 @@ def _without_targets(node: yaml.Node) -> yaml.Node:
     return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
 
 
-def _construct(node: yaml.Node) -> Any:
-    try:
-        return yaml.SafeLoader("").construct_document(node)
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-    except Exception:
-        # PyYAML's constructors raise ValueError, AttributeError… for "!!int abc" and the like.
-        raise UserError("not valid YAML (a value does not match its tag)") from None
-
-
 def _target_from(data: Any, allow_private: tuple[str, ...]) -> TargetSpec:
     if isinstance(data, str):
         data = {"locator": data}
@@ -276,7 +337,7 @@ def _target_from(data: Any, allow_private: tuple[str, ...]) -> TargetSpec:
         raise UserError("a target needs a 'locator' string")
     unknown = set(data) - _TARGET_KEYS
     if unknown:
-        raise UserError(f"unknown target keys {sorted(unknown)}")
+        raise UserError(f"unknown target keys {shown(sorted(unknown, key=str))}")
     tags = data.get("tags") or []
     options = data.get("options") or {}
     if not isinstance(tags, list) or not isinstance(options, dict):
@@ -284,13 +345,15 @@ def _target_from(data: Any, allow_private: tuple[str, ...]) -> TargetSpec:
     priority, enabled = data.get("priority", 0), data.get("enabled", True)
     if isinstance(priority, bool) or not isinstance(priority, int) or not isinstance(enabled, bool):
         raise UserError("'priority' must be an integer and 'enabled' true or false")
-    note = data.get("note")
+    kind = data.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise UserError(f"'kind' must be a word, not a {type(kind).__name__}")
     return target_spec(
         data["locator"],
-        kind=data.get("kind"),
+        kind=kind,
         interval=data.get("interval"),
         tags=tags,
-        note=None if note is None else str(note),
+        note=_text(data.get("note"), "note"),
         priority=priority,
         enabled=enabled,
         options=options,

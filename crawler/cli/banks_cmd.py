@@ -14,7 +14,8 @@ from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
 from crawler.cli.rescan_cmd import run_and_print
 from crawler.errors import UserError
-from crawler.matching.banks import import_bank, parse_bank_file
+from crawler.input_limits import MAX_BANK_BYTES
+from crawler.matching.banks import BankFileError, import_bank, parse_bank_file
 from storage import bank_store
 
 app = typer.Typer(help="Import, list, enable and disable hash banks.", no_args_is_help=True)
@@ -50,7 +51,10 @@ def import_file(
 ) -> None:
     """Import a bank file atomically; withdrawn or deleted records remove their hash."""
     root = app_context(ctx)
-    records = parse_bank_file(read_text_file(path), path.name)
+    try:
+        records = parse_bank_file(read_text_file(path, MAX_BANK_BYTES), path.name)
+    except BankFileError as exc:
+        raise UserError(f"{path}: {exc}") from None
     with root.engine().begin() as conn:
         counts = import_bank(
             conn, records, bank=bank, negative=negative, threshold=pdq_threshold,

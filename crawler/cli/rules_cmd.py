@@ -16,6 +16,7 @@ from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
 from crawler.cli.rescan_cmd import run_and_print
 from crawler.errors import UserError
+from crawler.input_limits import MAX_YAML_BYTES
 from crawler.matching.caches import rule_from_row, rule_to_row
 from crawler.matching.keywords import Rule, RuleError, compile_rules, load_rules_yaml
 from storage import bank_store
@@ -30,7 +31,7 @@ class ListFormat(StrEnum):
 
 def _load_file(path: Path) -> list[Rule]:
     try:
-        return load_rules_yaml(read_text_file(path))
+        return load_rules_yaml(read_text_file(path, MAX_YAML_BYTES))
     except RuleError as exc:
         raise UserError(f"{path}: {exc}") from None
 

@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
+from crawler.cli.cli_files import naming, read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_csv, print_json, print_table
 from crawler.errors import UserError
+from crawler.input_limits import MAX_YAML_BYTES
 from crawler.locators import Locator, TargetKind, normalize
 from crawler.watchlists import (
     DEFAULT_LIST,
@@ -215,11 +217,9 @@ def import_file(
 ) -> None:
     """Import a watchlist file atomically: one bad entry and nothing is imported."""
     root = app_context(ctx)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    entries = parse_watchlist_yaml(text, root.settings.net.allow_private_hosts)
+    with naming(path):
+        text = read_text_file(path, MAX_YAML_BYTES)
+        entries = parse_watchlist_yaml(text, root.settings.net.allow_private_hosts)
     now, actor = datetime.now(UTC), _actor()
     added = 0
     with root.engine().begin() as conn:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.errors import UserError
+from crawler.input_limits import MAX_INTERVAL_S, InputError
 from crawler.watchlists import (
     DEFAULT_INTERVAL_S,
     WatchlistFileError,
@@ -72,7 +73,7 @@ def test_format_interval_uses_the_largest_whole_unit(seconds: int, text: str) ->
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=60, max_value=10**9))
+@given(st.integers(min_value=60, max_value=MAX_INTERVAL_S))
 def test_formatted_interval_parses_back_to_the_same_seconds(seconds: int) -> None:
     assert parse_interval(format_interval(seconds)) == seconds
 
@@ -261,11 +262,11 @@ def test_one_bad_entry_rejects_the_whole_file() -> None:
         ("watchlists:\n\t- name: a\n", 2),
     ],
 )
-def test_invalid_yaml_is_one_problem_with_its_line(text: str, line: int) -> None:
-    with pytest.raises(WatchlistFileError) as caught:
+def test_invalid_yaml_refuses_the_whole_file_with_its_line(text: str, line: int) -> None:
+    with pytest.raises(InputError) as caught:
         parse_watchlist_yaml(text)
-    (problem,) = caught.value.problems
-    assert problem.startswith(f"line {line}: not valid YAML")
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"line {line}: not valid YAML")
 
 
 @pytest.mark.parametrize(
@@ -548,7 +549,7 @@ ROWS = st.builds(
     ),
     name=st.sampled_from(["news", "other"]) | IDENTIFIERS,
     located=LOCATED,
-    interval=st.integers(60, 10**8),
+    interval=st.integers(60, MAX_INTERVAL_S),
     tags=st.lists(st.text(min_size=1).map(str.strip).filter(bool), unique=True, max_size=3).map(
         sorted
     ),

@@ -14,13 +14,22 @@ rules:
 Every scalar is read as a string (YAML 1.1 would turn a term like ``no`` into ``False``);
 ``slip`` takes exactly ``true`` or ``false``, not YAML 1.1's yes/no/on/off.
 Rules are checked as ``compile_rules`` would (unsupported regexes, terms made of separators), and
-errors name the rule and the 1-based line of the rule (or of the offending node).
+errors name the rule and the 1-based line of the rule (or of the offending node). The file is
+composed by ``crawler.input_limits`` (no aliases or duplicate keys, bounded size and depth) and
+its rules are counted before any is built.
 """
 
 from __future__ import annotations
 
 import yaml
 
+from crawler.input_limits import (
+    MAX_RULE_NAME_CHARS,
+    MAX_RULES_PER_FILE,
+    InputError,
+    compose_yaml,
+    shown,
+)
 from crawler.matching.keywords.engine import validate_rule
 from crawler.matching.keywords.rules import Rule, RuleError
 
@@ -31,10 +40,9 @@ _FLAG_KEYS = ("slip",)
 
 def load_rules_yaml(text: str) -> list[Rule]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RuleError(None, f"not valid YAML: {exc}", _line(mark)) from None
+        root = compose_yaml(text)
+    except InputError as exc:
+        raise RuleError(None, exc.problem, exc.line) from None
     if root is None:
         return []
     if not isinstance(root, yaml.MappingNode):
@@ -43,12 +51,15 @@ def load_rules_yaml(text: str) -> list[Rule]:
     unknown = set(top) - {"rules"}
     if unknown:
         key = sorted(unknown)[0]
-        raise RuleError(None, f"unknown top-level key {key!r}", _line(top[key][0]))
+        raise RuleError(None, f"unknown top-level key {shown(key)}", _line(top[key][0]))
     if "rules" not in top:
         raise RuleError(None, "missing 'rules' list", _line(root))
     rules_node = top["rules"][1]
     if not isinstance(rules_node, yaml.SequenceNode):
         raise RuleError(None, "'rules' must be a list", _line(rules_node))
+    if len(rules_node.value) > MAX_RULES_PER_FILE:
+        extra = rules_node.value[MAX_RULES_PER_FILE]
+        raise RuleError(None, f"more than {MAX_RULES_PER_FILE} rules in one file", _line(extra))
     rules = [_rule(node) for node in rules_node.value]
     seen: dict[str, int | None] = {}
     for rule, node in zip(rules, rules_node.value, strict=True):
@@ -66,6 +77,10 @@ def _rule(node: yaml.Node) -> Rule:
     name = _scalar(name_entry[1], None) if name_entry else None
     if not name:
         raise RuleError(None, "a rule needs a 'name'", _line(node))
+    if len(name) > MAX_RULE_NAME_CHARS:
+        # Checked first: every later message about this rule quotes its name.
+        raise RuleError(None, f"a rule name must be at most {MAX_RULE_NAME_CHARS} characters",
+                        _line(node))  # fmt: skip
     values: dict[str, object] = {}
     for key, (key_node, value_node) in fields.items():
         if key in _SCALAR_KEYS:
@@ -77,7 +92,7 @@ def _rule(node: yaml.Node) -> Rule:
         elif key in _FLAG_KEYS:
             values[key] = _flag(value_node, key, name)
         else:
-            raise RuleError(name, f"unknown key {key!r}", _line(key_node))
+            raise RuleError(name, f"unknown key {shown(key)}", _line(key_node))
     try:
         rule = Rule(**values)  # type: ignore[arg-type]
         validate_rule(rule)
@@ -89,10 +104,8 @@ def _rule(node: yaml.Node) -> Rule:
 def _mapping(node: yaml.MappingNode, rule: str | None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
-        key = _scalar(key_node, rule)
-        if key in fields:
-            raise RuleError(rule, f"key {key!r} appears twice", _line(key_node))
-        fields[key] = (key_node, value_node)
+        # compose_yaml has already refused a key that appears twice.
+        fields[_scalar(key_node, rule)] = (key_node, value_node)
     return fields
 
 

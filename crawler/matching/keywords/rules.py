@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
+
+from crawler.input_limits import (
+    MAX_LANGUAGE_CHARS,
+    MAX_PHRASE_CHARS,
+    MAX_REGEX_CHARS,
+    MAX_RULE_ENTRIES,
+    MAX_RULE_NAME_CHARS,
+    MAX_TERM_CHARS,
+    shown,
+)
 
 
 class Severity(StrEnum):
@@ -53,6 +64,8 @@ class RuleError(ValueError):
 
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# Checked before Hyperscan (or Python's re) compiles anything: a term is one literal pattern.
+_MAX_CHARS = {"terms": MAX_TERM_CHARS, "regexes": MAX_REGEX_CHARS, "allowlist": MAX_PHRASE_CHARS}
 
 
 @dataclass(frozen=True)
@@ -80,15 +93,23 @@ class Rule:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise RuleError(None, "a rule needs a non-empty name")
-        for field in ("terms", "regexes", "allowlist"):
+        if len(self.name) > MAX_RULE_NAME_CHARS:
+            raise RuleError(None, f"a rule name must be at most {MAX_RULE_NAME_CHARS} characters")
+        for field, max_chars in _MAX_CHARS.items():
             values = getattr(self, field)
             if isinstance(values, str):
                 raise RuleError(self.name, f"{field} must be a list of strings, not one string")
             values = tuple(values)
             object.__setattr__(self, field, values)
+            if len(values) > MAX_RULE_ENTRIES:
+                raise RuleError(self.name, f"at most {MAX_RULE_ENTRIES} {field} per rule")
             for value in values:
                 if not isinstance(value, str) or not value.strip():
                     raise RuleError(self.name, f"{field} entries must be non-empty strings")
+                if len(value) > max_chars:
+                    raise RuleError(
+                        self.name, f"{field} entry {shown(value)} is over {max_chars} characters"
+                    )
         if not self.terms and not self.regexes:
             raise RuleError(self.name, "a rule needs at least one term or regex")
         try:
@@ -96,14 +117,23 @@ class Rule:
         except ValueError:
             allowed = ", ".join(s.value for s in Severity)
             raise RuleError(
-                self.name, f"severity {self.severity!r} is not one of {allowed}"
+                self.name, f"severity {shown(self.severity)} is not one of {allowed}"
             ) from None
         if not isinstance(self.slip, bool):
             raise RuleError(self.name, f"slip must be true or false, not {self.slip!r}")
-        if self.language is not None and not _LANGUAGE.fullmatch(str(self.language)):
-            raise RuleError(self.name, f"language {self.language!r} is not a BCP 47 tag")
+        language = self.language
+        if language is not None and (
+            len(str(language)) > MAX_LANGUAGE_CHARS or not _LANGUAGE.fullmatch(str(language))
+        ):
+            raise RuleError(self.name, f"language {shown(language)} is not a BCP 47 tag")
         for pattern in self.regexes:
             try:
-                re.compile(pattern)
+                with warnings.catch_warnings():
+                    # "Possible nested set" and the like would be a second line on stderr.
+                    warnings.simplefilter("ignore")
+                    re.compile(pattern)
             except re.error as exc:
-                raise RuleError(self.name, f"regex {pattern!r} is not valid: {exc}") from None
+                raise RuleError(self.name, f"regex {shown(pattern)} is not valid: {exc}") from None
+            except RecursionError:
+                # Python's regex parser recurses once per nested group.
+                raise RuleError(self.name, f"regex {shown(pattern)} nests too deeply") from None
