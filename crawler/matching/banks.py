@@ -5,6 +5,9 @@ Parsing is pure and all-or-nothing: every problem is reported with its line numb
 with any problem imports nothing. Records whose status says the hash was withdrawn or deleted
 (a victim's consent withdrawn, a mistaken submission) are kept as withdrawals: importing them
 removes that hash from the bank and stops its future matches.
+
+Files are hostile input: rows, line lengths, JSON nesting and duplicate JSON keys are bounded
+(crawler.input_limits) before a record is built, and a CSV error is a problem like any other.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +23,7 @@ from enum import StrEnum
 from sqlalchemy import Connection
 
 from crawler.errors import UserError
+from crawler.input_limits import MAX_BANK_LINE_CHARS, MAX_BANK_ROWS, MAX_JSON_DEPTH, shown
 from crawler.matching.alerts import SEVERITIES
 from storage import bank_store
 
@@ -76,6 +81,9 @@ def parse_bank_file(text: str, filename: str = "") -> list[BankRecord]:
         json_lines = False
     else:
         json_lines = text.lstrip().startswith("{")
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if lines > MAX_BANK_ROWS:
+        raise BankFileError([f"line {MAX_BANK_ROWS + 1}: more than {MAX_BANK_ROWS} lines"])
     records, problems = (_parse_json_lines if json_lines else _parse_csv)(text)
     if problems:
         raise BankFileError(problems)
@@ -87,11 +95,11 @@ def normalize_value(signal_type: str, value: str) -> tuple[SignalType, str]:
     kind = _SIGNAL_ALIASES.get(signal_type.strip().lower())
     if kind is None:
         allowed = ", ".join(s.value for s in SignalType)
-        raise ValueError(f"unknown signal type {signal_type!r} (expected {allowed})")
+        raise ValueError(f"unknown signal type {shown(signal_type)} (expected {allowed})")
     hex_value = value.strip().lower()
     length = HEX_LENGTH[kind]
     if len(hex_value) != length or any(c not in "0123456789abcdef" for c in hex_value):
-        raise ValueError(f"{kind.value} value must be {length} hex digits, got {value!r}")
+        raise ValueError(f"{kind.value} value must be {length} hex digits, got {shown(value)}")
     return kind, hex_value
 
 
@@ -108,8 +116,20 @@ def _parse_csv(text: str) -> tuple[list[BankRecord], list[str]]:
     records: list[BankRecord] = []
     problems: list[str] = []
     reader = csv.reader(io.StringIO(text))
-    for row in reader:
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            # Past a malformed row (a field over csv's limit, a stray quote) the reader's
+            # position is not worth trusting: report it and stop.
+            problems.append(f"line {reader.line_num}: not valid CSV ({exc})")
+            break
+        if row is None:
+            break
         line = reader.line_num
+        if sum(len(cell) for cell in row) > MAX_BANK_LINE_CHARS:
+            problems.append(f"line {line}: longer than {MAX_BANK_LINE_CHARS} characters")
+            continue
         if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue
         if row[0].strip().lower() == "signal_type":
@@ -133,8 +153,17 @@ def _parse_json_lines(text: str) -> tuple[list[BankRecord], list[str]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
+        if len(raw) > MAX_BANK_LINE_CHARS:
+            problems.append(f"line {number}: longer than {MAX_BANK_LINE_CHARS} characters")
+            continue
+        if _too_deep(raw):
+            problems.append(f"line {number}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+            continue
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, object_pairs_hook=_refuse_duplicate_keys)
+        except _DuplicateKey as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
         except ValueError as exc:
             problems.append(f"line {number}: not valid JSON: {exc.args[0]}")
             continue
@@ -148,6 +177,39 @@ def _parse_json_lines(text: str) -> tuple[list[BankRecord], list[str]]:
     return records, problems
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # json keeps the last of two equal keys; which value was meant is anyone's guess.
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(f"key {shown(key)} appears twice")
+        data[key] = value
+    return data
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _too_deep(raw: str) -> bool:
+    """Whether `raw`'s arrays and objects nest past MAX_JSON_DEPTH, told without parsing:
+    json's C decoder recurses once per level, and a deep line ends in RecursionError."""
+    if raw.count("[") + raw.count("{") <= MAX_JSON_DEPTH:
+        return False  # the usual record is decided here, without a scan
+    depth = 0
+    for char in _JSON_STRING.sub("", raw):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def _json_record(data: dict[str, object]) -> BankRecord:
     signal_type = data.get("signal_type", data.get("type"))
     value = data.get("signal_value", data.get("value", data.get("hash")))
@@ -157,7 +219,7 @@ def _json_record(data: dict[str, object]) -> BankRecord:
     status = data.get("status", "active")
     status = "" if status is None else str(status).strip().lower()
     if status not in _ACTIVE | _WITHDRAWN:
-        raise ValueError(f"unknown status {status!r} (active, withdrawn or deleted)")
+        raise ValueError(f"unknown status {shown(status)} (active, withdrawn or deleted)")
     withdrawn = status in _WITHDRAWN or data.get("deleted") is True
     label = _label(data.get("labels", data.get("label", data.get("tags"))))
     return BankRecord(kind, hex_value, label, withdrawn)
