@@ -89,12 +89,15 @@ class Alert(Base):
 
 
 class AlertEvent(Base):
-    """Append-only: every change to an alert is a new row, never an update."""
+    """Append-only: every change to an alert is a new row; the database refuses UPDATE and
+    DELETE here."""
 
     __tablename__ = "alert_event"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    # No ON DELETE CASCADE: deleting an alert must not take its history (evidence) with it.
+    # Alerts are never deleted, and the database refuses to delete events (migration 0008).
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(32))

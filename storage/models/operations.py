@@ -102,23 +102,52 @@ class TelegramCursor(Base):
 
 
 class User(Base):
+    """Someone who works in the review app; `role` is one of crawler.access.Role."""
+
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """argon2id, PHC string format: the password itself is never stored."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditLog(Base):
-    """Append-only and hash-chained: each row's hash covers the previous row's hash."""
+    """Append-only and hash-chained: row `seq` covers row `seq - 1` through `prev_hash`.
+
+    `seq` is no sequence: the writer sets it under the chain's lock and the database's insert
+    trigger refuses any row that does not extend the head (storage/audit_store.py says why).
+    The unique `prev_hash` makes a fork impossible whatever a writer does."""
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
+    via: Mapped[str] = mapped_column(String(8))
+    """cli | web"""
+    os_user: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed (length, head hash) of the audit chain: a chain rewritten from its first row
+    on (hashes and all) no longer reaches a signed head. Append-only like the chain."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    length: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(16))
+    """The first 16 hex digits of the SHA-256 of the raw Ed25519 public key."""
+    signature: Mapped[str] = mapped_column(String(128))
