@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -17,14 +16,12 @@ from crawler.observations import (
     CollectorKind,
     Counter,
     ForwardRef,
-    HashStatus,
     Link,
-    MediaHashes,
     Platform,
     Post,
     SourceKey,
 )
-from spiders.tme_counters import counter_or_none, parse_duration, parse_timestamp
+from spiders.tme_counters import counter_or_none, parse_timestamp
 from spiders.tme_links import classify_link, is_username, unique_links
 from spiders.tme_markup import (
     absolute_url,
@@ -36,9 +33,9 @@ from spiders.tme_markup import (
     parse_id,
     permalink_id,
     split_url,
-    style_url,
     walk_elements,
 )
+from spiders.tme_media import MediaUrl, Member, collect_media, poll_text
 
 # Blocks inside a message that quote or describe something else: their text, dates, links
 # and images are not the post's own.
@@ -55,34 +52,12 @@ _REACTION_ICONS = frozenset({"emoji", "icon"})
 _EMOJI = frozenset({"tg-emoji"})
 
 
-class MediaUrl(NamedTuple):
-    """Where the bytes of one media item can be fetched for hashing.
-
-    (message_id, ordinal) names the `MediaHashes` in the post with that id; `role` says which
-    file: "photo" (the image), "video_thumb" (the poster frame) or "video" (the file itself,
-    absent from the markup when Telegram thinks it is too big for the preview).
-    """
-
-    message_id: int
-    ordinal: int
-    url: str
-    role: str
-
-
 @dataclass(frozen=True, slots=True)
 class PageContext:
     page_url: str
     observed_at: datetime
     channel_ids: dict[str, str]
     """Lower-case channel name -> bare channel id, from any decodable `data-view` on the page."""
-
-
-@dataclass(slots=True)
-class _Member:
-    """The media of one album member (or of a plain post) while the message is parsed."""
-
-    message_id: int
-    media: list[MediaHashes]
 
 
 def data_post(el: etree._Element) -> tuple[str, int] | None:
@@ -108,12 +83,13 @@ def parse_message(el: etree._Element, ctx: PageContext) -> tuple[list[Post], lis
     posted_at = parse_timestamp(time_el.get("datetime") if time_el is not None else None)
     origin = _origin(date_link.get("href") if date_link is not None else None, ctx.page_url)
 
-    members, media_urls = _collect_media(el, own, message_id, ctx.page_url)
+    members, media_urls = collect_media(el, own, message_id, ctx.page_url)
     first_id = min(members) if members else message_id
     # The caption and the counters of an album belong to its first message, whichever id the
     # widget's data-post names.
-    head_media = members.pop(first_id, _Member(first_id, [])).media
+    head_media = members.pop(first_id, Member(first_id, [])).media
     text_el = _own_text_element(el, own)
+    text = element_text(text_el).strip() if text_el is not None else ""
     post = Post(
         source=source,
         message_id=first_id,
@@ -122,7 +98,8 @@ def parse_message(el: etree._Element, ctx: PageContext) -> tuple[list[Post], lis
         url=f"{origin}/{name}/{first_id}",
         posted_at=posted_at,
         edited=_is_edited(own),
-        text=element_text(text_el).strip() if text_el is not None else "",
+        # A poll's words are what the room says: the keyword matchers read them as text.
+        text="\n".join(part for part in (text, poll_text(own)) if part),
         author=_text_of_first(own, "tgme_widget_message_from_author"),
         views=_views(own),
         reactions=_reactions(el, own),
@@ -265,64 +242,6 @@ def _reply_to(el: etree._Element, page_url: str) -> int | None:
 
 def _is_album(own: list[etree._Element]) -> bool:
     return any(has_class(n, "tgme_widget_message_grouped_wrap") for n in own)
-
-
-def _collect_media(
-    el: etree._Element, own: list[etree._Element], message_id: int, page_url: str
-) -> tuple[dict[int, _Member], list[MediaUrl]]:
-    """Media per message id: album members keep their own ids, from their `?single` links."""
-    members: dict[int, _Member] = {}
-    urls: list[MediaUrl] = []
-    for node in own:
-        names = classes(node)
-        is_photo = "tgme_widget_message_photo_wrap" in names
-        is_video = "tgme_widget_message_video_player" in names
-        if not (is_photo or is_video) or node.tag != "a":
-            continue
-        member_id = message_id
-        if inside(node, el, {"tgme_widget_message_grouped_wrap"}):
-            member_id = permalink_id(node.get("href"), page_url) or message_id
-        member = members.setdefault(member_id, _Member(member_id, []))
-        ordinal = len(member.media)
-        if is_photo:
-            # No bytes here: the spider fetches the URL and hashes within its caps.
-            member.media.append(
-                MediaHashes(kind="photo", ordinal=ordinal, hash_status=HashStatus.POLICY_OFF)
-            )
-            _add_url(urls, member_id, ordinal, style_url(node.get("style")), "photo", page_url)
-            continue
-        thumb = first(i for i in node.iter("i") if has_class(i, "tgme_widget_message_video_thumb"))
-        video = first(node.iter("video"))
-        duration = first(t for t in node.iter("time") if has_class(t, "message_video_duration"))
-        member.media.append(
-            MediaHashes(
-                kind="video",
-                ordinal=ordinal,
-                duration=parse_duration(element_text(duration) if duration is not None else None),
-                hash_status=HashStatus.POLICY_OFF,
-            )
-        )
-        thumb_url = style_url(thumb.get("style")) if thumb is not None else None
-        _add_url(urls, member_id, ordinal, thumb_url, "video_thumb", page_url)
-        _add_url(
-            urls,
-            member_id,
-            ordinal,
-            video.get("src") if video is not None else None,
-            "video",
-            page_url,
-        )
-    return members, urls
-
-
-def _add_url(
-    urls: list[MediaUrl], message_id: int, ordinal: int, raw: str | None, role: str, base: str
-) -> None:
-    url = absolute_url(raw, base)
-    parts = split_url(url) if url else None
-    # Only web URLs: a data: or javascript: "image" is markup trying something, not media.
-    if url and parts and parts[0] in ("http", "https"):
-        urls.append(MediaUrl(message_id, ordinal, url, role))
 
 
 def _links(

@@ -55,7 +55,50 @@ class Video:
     duration: str = "0:15"
 
 
-Media = Photo | Video
+@dataclass(frozen=True)
+class Sticker:
+    image: str
+    """A static sticker's WebP, or an animated or video sticker's thumbnail picture."""
+    kind: Literal["static", "animated", "video"] = "static"
+    src: str | None = None
+    """The TGS or WebM file of an animated or video sticker."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    question: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Voice:
+    src: str
+    duration: str = "0:07"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file the preview names but does not serve (an audio file shows a note icon)."""
+
+    title: str
+    extra: str
+    audio: bool = False
+
+
+@dataclass(frozen=True)
+class RoundVideo:
+    thumb: str
+    src: str | None
+    duration: str = "0:12"
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    long: float
+
+
+Media = Photo | Video | Sticker | Poll | Voice | Document | RoundVideo | Location
 
 
 @dataclass(frozen=True)

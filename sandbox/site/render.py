@@ -16,17 +16,23 @@ from html import escape
 
 from sandbox.site.model import (
     AlbumItem,
+    Document,
     FixtureChannel,
     FixturePost,
     Forward,
     LinkPreview,
+    Location,
     Media,
     Photo,
+    Poll,
     Reaction,
     Reply,
+    RoundVideo,
+    Sticker,
     TextLink,
     TextPart,
     Video,
+    Voice,
 )
 
 
@@ -177,10 +183,118 @@ def _video(base_url: str, video: Video, href: str, grouped: bool) -> str:
     )
 
 
+def _sticker(base_url: str, sticker: Sticker) -> str:
+    image = _abs(base_url, sticker.image)
+    src = _abs(base_url, sticker.src or "")
+    if sticker.kind == "static":
+        inner = (
+            f'<i class="tgme_widget_message_sticker js-sticker_image" '
+            f'style="width:256px;{_a(_bg(image))}" data-webp="{_a(image)}"></i>'
+        )
+        return f'<div class="tgme_widget_message_sticker_wrap media_supported_cont">{inner}</div>'
+    if sticker.kind == "animated":
+        inner = (
+            '<i class="tgme_widget_message_tgsticker js-tgsticker_image" style="width:256px">'
+            f'<div class="tgme_widget_message_tgsticker_image" style="{_a(_bg(image))}"></div>'
+            '<picture class="tgme_widget_message_tgsticker_image">'
+            f'<source type="application/x-tgsticker" srcset="{_a(src)}"></picture></i>'
+        )
+        return f'<div class="tgme_widget_message_sticker_wrap media_supported_cont">{inner}</div>'
+    return (
+        '<div class="tgme_widget_message_videosticker_wrap media_supported_cont">'
+        '<i class="tgme_widget_message_videosticker js-videosticker" style="width:256px">'
+        f'<video class="js-videosticker_video" src="{_a(src)}" width="100%" height="100%" '
+        f'preload muted autoplay loop playsinline><img src="{_a(image)}"></video></i></div>'
+    )
+
+
+def _poll(poll: Poll) -> str:
+    options = "".join(
+        '<div class="tgme_widget_message_poll_option">'
+        '<div class="tgme_widget_message_poll_option_percent">0%</div>'
+        '<div class="tgme_widget_message_poll_option_value">'
+        f'<div class="tgme_widget_message_poll_option_text" dir="auto">{escape(option)}</div>'
+        '<div class="tgme_widget_message_poll_option_bar" style="width:0%"></div></div></div>'
+        for option in poll.options
+    )
+    return (
+        '<div class="tgme_widget_message_poll js-poll">'
+        f'<div class="tgme_widget_message_poll_question" dir="auto">{escape(poll.question)}</div>'
+        '<div class="tgme_widget_message_poll_type">Anonymous poll</div>'
+        f'<div class="tgme_widget_message_poll_options">{options}</div></div>'
+    )
+
+
+def _voice(base_url: str, voice: Voice, href: str) -> str:
+    src = _abs(base_url, voice.src)
+    return (
+        f'<a class="tgme_widget_message_voice_player js-message_voice_player" href="{_a(href)}">'
+        f'<audio class="tgme_widget_message_voice js-message_voice" src="{_a(src)}" '
+        f'data-ogg="{_a(src)}" preload="none"></audio>'
+        '<div class="tgme_widget_message_voice_info">'
+        '<time class="tgme_widget_message_voice_duration js-message_voice_duration">'
+        f"{escape(voice.duration)}</time></div></a>"
+    )
+
+
+def _document(document: Document, href: str) -> str:
+    icon = "accent_bg audio" if document.audio else "accent_bg"
+    return (
+        f'<a class="tgme_widget_message_document_wrap" href="{_a(href)}">'
+        f'<div class="tgme_widget_message_document_icon {icon}"></div>'
+        '<div class="tgme_widget_message_document">'
+        '<div class="tgme_widget_message_document_title accent_color" dir="auto">'
+        f"{escape(document.title)}</div>"
+        '<div class="tgme_widget_message_document_extra" dir="auto">'
+        f"{escape(document.extra)}</div></div></a>"
+    )
+
+
+def _round_video(base_url: str, video: RoundVideo, href: str) -> str:
+    body = ""
+    if video.src is not None:
+        body = (
+            '<div class="tgme_widget_message_roundvideo_wrap">'
+            '<video class="tgme_widget_message_roundvideo js-message_roundvideo" '
+            f'src="{_a(_abs(base_url, video.src))}" width="100%" height="100%"></video></div>'
+        )
+    return (
+        '<a class="tgme_widget_message_roundvideo_player js-message_roundvideo_player" '
+        f'href="{_a(href)}"><i class="tgme_widget_message_roundvideo_thumb" '
+        f'style="{_a(_bg(_abs(base_url, video.thumb)))}"></i>{body}'
+        '<time class="tgme_widget_message_roundvideo_duration js-message_roundvideo_duration">'
+        f"{escape(video.duration)}</time></a>"
+    )
+
+
+def _location(location: Location) -> str:
+    point = f"{location.lat},{location.long}"
+    maps = f"https://maps.google.com/maps?q={point}&ll={point}&z=16"
+    static = f"https://t.me/api/staticmap?width=300&height=200&center={point}&zoom=15"
+    return (
+        f'<a class="tgme_widget_message_location_wrap" href="{_a(maps)}" target="_blank">'
+        f'<div class="tgme_widget_message_location" style="{_a(_bg(static))}"></div>'
+        '<div class="tgme_widget_message_location_info">'
+        '<div class="tgme_widget_message_location_point"></div></div></a>'
+    )
+
+
 def _media(channel: FixtureChannel, base_url: str, media: Media, href: str, grouped: bool) -> str:
     if isinstance(media, Photo):
         return _photo(channel, base_url, media, href, grouped)
-    return _video(base_url, media, href, grouped)
+    if isinstance(media, Video):
+        return _video(base_url, media, href, grouped)
+    if isinstance(media, Sticker):
+        return _sticker(base_url, media)
+    if isinstance(media, Poll):
+        return _poll(media)
+    if isinstance(media, Voice):
+        return _voice(base_url, media, href)
+    if isinstance(media, Document):
+        return _document(media, href)
+    if isinstance(media, RoundVideo):
+        return _round_video(base_url, media, href)
+    return _location(media)
 
 
 def _album(channel: FixtureChannel, base_url: str, items: tuple[AlbumItem, ...]) -> str:

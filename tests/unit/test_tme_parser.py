@@ -25,6 +25,16 @@ from crawler.observations import (
     SourceKey,
 )
 from sandbox.site import FixtureChannel, numbered_posts, render_channel_page
+from sandbox.site.model import (
+    Document,
+    FixturePost,
+    Location,
+    Media,
+    Poll,
+    RoundVideo,
+    Sticker,
+    Voice,
+)
 from sandbox.site.render import data_view
 from sandbox.site.traps import TRAP_CHANNEL_ID, trap_channel, trap_posts
 from spiders.tme_counters import channel_id_from_data_view, parse_duration, parse_timestamp
@@ -135,7 +145,8 @@ def test_real_page_post_fields(real: PreviewPage) -> None:
     assert post.reply_to == 118
     assert post.fwd_from == ForwardRef(username="origin_room", platform_id=77, name="Origin Room")
     assert post.reactions == (("👍", 1200), ("custom:5368324170671202286", 45))
-    assert post.media == ()  # the link preview's picture is not the post's
+    # The link preview's picture is the linked site's card, recorded as such, not a photo.
+    assert [(m.kind, m.ordinal) for m in post.media] == [("link_preview", 0)]
 
 
 def test_real_page_links(real: PreviewPage) -> None:
@@ -158,6 +169,7 @@ def test_real_page_album_members_keep_their_ids(real: PreviewPage) -> None:
     assert video.media[0].kind == "video" and video.media[0].duration == 3723.0
     assert video.url == "https://t.me/roomwatch/123"
     assert real.media_urls == (
+        MediaUrl(120, 0, "https://cdn4.telesco.pe/file/lp.jpg", "photo"),
         MediaUrl(122, 0, "https://cdn4.telesco.pe/file/one.jpg", "photo"),
         MediaUrl(123, 0, "https://cdn4.telesco.pe/file/thumb.jpg", "video_thumb"),
         MediaUrl(123, 0, "https://cdn4.telesco.pe/file/clip.mp4?token=abc", "video"),
@@ -304,7 +316,7 @@ def test_rendered_links_by_kind(rendered: PreviewPage) -> None:
     assert trap(rendered, "link_preview").links == (
         Link("https://news.example/a", LinkKind.EXTERNAL),
     )
-    assert trap(rendered, "link_preview").media == ()
+    assert [m.kind for m in trap(rendered, "link_preview").media] == ["link_preview"]
 
 
 def test_rendered_service_message(rendered: PreviewPage) -> None:
@@ -499,3 +511,153 @@ def test_never_raises_on_damaged_real_markup(data: st.DataObject) -> None:
     end = data.draw(st.integers(start, min(len(REAL_PAGE), start + 400)))
     junk = data.draw(st.text(max_size=10))
     parse(REAL_PAGE[:start] + junk + REAL_PAGE[end:])
+
+
+# -- every kind of medium, in real t.me/s markup and through the fixture renderer -------------
+
+
+def kinds_page(bubbles: list[str]) -> str:
+    """A page of hand-written message widgets (real t.me/s markup), ids 200, 201, …"""
+    widgets = "".join(
+        '<div class="tgme_widget_message_wrap js-widget_message_wrap">'
+        f'<div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
+        f'data-post="KindsRoom/{200 + n}"><div class="tgme_widget_message_bubble">{bubble}'
+        '<div class="tgme_widget_message_footer compact js-message_footer">'
+        '<div class="tgme_widget_message_info short js-message_info">'
+        '<span class="tgme_widget_message_meta"><a class="tgme_widget_message_date" '
+        f'href="https://t.me/KindsRoom/{200 + n}"><time datetime="2024-02-18T18:27:12+00:00" '
+        'class="time">18:27</time></a></span></div></div></div></div></div>'
+        for n, bubble in enumerate(bubbles)
+    )
+    return (
+        '<html><body><section class="tgme_channel_history js-message_history">'
+        f"{widgets}</section></body></html>"
+    )
+
+
+CDN = "https://cdn4.cdn-telegram.org/file"
+KIND_BUBBLES = [
+    # 200: a static sticker
+    '<div class="tgme_widget_message_sticker_wrap media_supported_cont" style="width:256px;">'
+    '<i class="tgme_widget_message_sticker js-sticker_image" style="width:256px;background-image:'
+    f'url(\'{CDN}/st.webp\')" data-webp="{CDN}/st.webp"></i></div>',
+    # 201: an animated sticker: its thumbnail stands for it
+    '<div class="tgme_widget_message_sticker_wrap media_supported_cont" style="width:256px;">'
+    '<i class="tgme_widget_message_tgsticker js-tgsticker_image" style="width:256px">'
+    '<div class="tgme_widget_message_tgsticker_image" '
+    f"style=\"background-image:url('{CDN}/tg.webp')\">"
+    '</div><picture class="tgme_widget_message_tgsticker_image"><source type="application/'
+    f'x-tgsticker" srcset="{CDN}/a.tgs"></picture></i></div>',
+    # 202: a video sticker
+    '<div class="tgme_widget_message_videosticker_wrap media_supported_cont">'
+    '<i class="tgme_widget_message_videosticker js-videosticker" style="width:256px">'
+    f'<video class="js-videosticker_video" src="{CDN}/v.webm" preload muted autoplay loop>'
+    f'<img src="{CDN}/v.webp"></video></i></div>',
+    # 203: a poll
+    '<div class="tgme_widget_message_poll js-poll"><div class="tgme_widget_message_poll_question"'
+    ' dir="auto">오늘 어느 방?</div><div class="tgme_widget_message_poll_type">Anonymous poll</div>'
+    '<div class="tgme_widget_message_poll_options"><div class="tgme_widget_message_poll_option">'
+    '<div class="tgme_widget_message_poll_option_percent">60%</div><div class="tgme_widget_'
+    'message_poll_option_value"><div class="tgme_widget_message_poll_option_text">겹지인방</div>'
+    '<div class="tgme_widget_message_poll_option_bar" style="width:60%"></div></div></div>'
+    '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_option_'
+    'percent">40%</div><div class="tgme_widget_message_poll_option_value"><div class="tgme_'
+    'widget_message_poll_option_text">다른 방</div></div></div></div></div>',
+    # 204: a voice message
+    '<a class="tgme_widget_message_voice_player js-message_voice_player" '
+    'href="https://t.me/KindsRoom/204"><audio class="tgme_widget_message_voice js-message_voice" '
+    f'src="{CDN}/voice.ogg" data-waveform="AAAA" preload="none"></audio>'
+    '<div class="tgme_widget_message_voice_info"><time class="tgme_widget_message_voice_duration '
+    'js-message_voice_duration">0:07</time></div></a>',
+    # 205: an audio file, 206: another document
+    '<a class="tgme_widget_message_document_wrap" href="https://t.me/KindsRoom/205">'
+    '<div class="tgme_widget_message_document_icon accent_bg audio"></div><div class="tgme_widget_'
+    'message_document"><div class="tgme_widget_message_document_title accent_color">Song</div>'
+    '<div class="tgme_widget_message_document_extra">Band</div></div></a>',
+    '<a class="tgme_widget_message_document_wrap" href="https://t.me/KindsRoom/206">'
+    '<div class="tgme_widget_message_document_icon accent_bg"></div><div class="tgme_widget_'
+    'message_document"><div class="tgme_widget_message_document_title accent_color">x.zip</div>'
+    '<div class="tgme_widget_message_document_extra">1.2 MB</div></div></a>',
+    # 207: a round video
+    '<a class="tgme_widget_message_roundvideo_player js-message_roundvideo_player" '
+    'href="https://t.me/KindsRoom/207"><i class="tgme_widget_message_roundvideo_thumb" '
+    f'style="background-image:url(\'{CDN}/round.jpg\')"></i><div class="tgme_widget_message_'
+    f'roundvideo_wrap"><video class="tgme_widget_message_roundvideo js-message_roundvideo" '
+    f'src="{CDN}/round.mp4"></video></div><time class="tgme_widget_message_roundvideo_duration '
+    'js-message_roundvideo_duration">0:12</time></a>',
+    # 208: a location
+    '<a class="tgme_widget_message_location_wrap" href="https://maps.google.com/maps?q=37.56649,'
+    '126.97805&amp;ll=37.56649,126.97805&amp;z=16" target="_blank"><div class="tgme_widget_'
+    'message_location" style="background-image:url(\'https://t.me/api/staticmap?center=37.56649,'
+    '126.97805\')"></div><div class="tgme_widget_message_location_info"><div class="tgme_'
+    'widget_message_location_point"></div></div></a>',
+]
+KIND_EXPECTED = {
+    200: ("sticker", None, [(f"{CDN}/st.webp", "photo")]),
+    201: ("sticker", None, [(f"{CDN}/tg.webp", "video_thumb")]),
+    202: ("sticker", None, [(f"{CDN}/v.webp", "video_thumb")]),
+    203: ("poll", None, []),
+    204: ("voice", 7.0, [(f"{CDN}/voice.ogg", "audio")]),
+    205: ("audio", None, []),
+    206: ("document", None, []),
+    207: ("video_note", 12.0, [(f"{CDN}/round.jpg", "video_thumb"), (f"{CDN}/round.mp4", "video")]),
+    208: ("location", None, [("geo:37.566,126.978", "place")]),
+}
+
+
+def check_kinds(page: PreviewPage, expected: dict[int, tuple[str, float | None, list]]) -> None:
+    for message_id, (kind, duration, urls) in expected.items():
+        post = by_id(page, message_id)
+        assert [(m.kind, m.ordinal, m.duration) for m in post.media] == [(kind, 0, duration)]
+        assert [(u.url, u.role) for u in page.media_urls if u.message_id == message_id] == urls
+    poll = next(p for p in page.posts if p.media and p.media[0].kind == "poll")
+    assert poll.text == "오늘 어느 방?\n겹지인방\n다른 방"  # what the keyword matchers read
+    assert poll.media[0].hash_status is HashStatus.NO_FILE
+    place = next(p for p in page.posts if p.media and p.media[0].kind == "location")
+    # The map link and its coordinates are neither text nor a link of the post.
+    assert place.text == "" and place.links == () and "37.56" not in repr(place)
+
+
+def test_real_markup_of_every_kind() -> None:
+    page = parse(kinds_page(KIND_BUBBLES), page_url="https://t.me/s/KindsRoom")
+    check_kinds(page, KIND_EXPECTED)
+
+
+def test_rendered_markup_of_every_kind() -> None:
+    kinds: list[Media] = [
+        Sticker("/img/st.webp"), Sticker("/img/tg.webp", "animated", "/media/a.tgs"),
+        Sticker("/img/v.webp", "video", "/media/v.webm"),
+        Poll("오늘 어느 방?", ("겹지인방", "다른 방")),
+        Voice("/media/voice.ogg"), Document("Song", "Band", audio=True), Document("x.zip", "1 MB"),
+        RoundVideo("/img/round.jpg", "/media/round.mp4"), Location(37.56649, 126.97805),
+    ]  # fmt: skip
+    channel = FixtureChannel(
+        "KindsRoom", 4242, "Kinds", [FixturePost(200 + n, media=m) for n, m in enumerate(kinds)]
+    )
+    page = parse(render_channel_page(channel, base_url=BASE), page_url=f"{BASE}/s/KindsRoom")
+    served = {
+        "st.webp": f"{BASE}/img/st.webp", "tg.webp": f"{BASE}/img/tg.webp",
+        "v.webp": f"{BASE}/img/v.webp", "voice.ogg": f"{BASE}/media/voice.ogg",
+        "round.jpg": f"{BASE}/img/round.jpg", "round.mp4": f"{BASE}/media/round.mp4",
+    }  # fmt: skip
+    expected = {
+        message_id: (kind, duration, [(served.get(url.rsplit("/")[-1], url), role)
+                                      for url, role in urls])
+        for message_id, (kind, duration, urls) in KIND_EXPECTED.items()
+    }  # fmt: skip
+    check_kinds(page, expected)
+
+
+def test_a_room_as_mention_and_button_is_one_link() -> None:
+    bubble = (
+        '<div class="tgme_widget_message_text js-message_text" dir="auto">백업 '
+        '<a href="https://t.me/Backup_Room">@Backup_Room</a></div>'
+        '<div class="tgme_widget_message_inline_keyboard">'
+        '<div class="tgme_widget_message_inline_row">'
+        '<a class="tgme_widget_message_inline_button url_button" href="https://t.me/backup_room">'
+        '<div class="tgme_widget_message_inline_button_text">join</div></a></div></div>'
+    )
+    page = parse(kinds_page([bubble]), page_url="https://t.me/s/KindsRoom")
+    assert by_id(page, 200).links == (
+        Link("https://t.me/Backup_Room", LinkKind.MENTION, "backup_room"),
+    )
