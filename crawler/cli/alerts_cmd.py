@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crawler.access import Permission, authorize
 from crawler.cli.context import app_context
 from crawler.cli.output import print_csv, print_json, print_table, terminal_safe, utc_time
 from crawler.errors import UserError
@@ -241,15 +242,19 @@ def show(
     )  # fmt: skip
 
 
+_AS_HELP = "An enabled staff or admin user (see `chanwatch users add`)."
+
+
 @app.command("claim")
 def claim(
     ctx: typer.Context,
     alert_id: Annotated[int, typer.Argument(metavar="ID")],
-    user: Annotated[str, typer.Option("--as", help="Reviewer name.")],
+    user: Annotated[str, typer.Option("--as", help=_AS_HELP)],
 ) -> None:
     """Take the alert for review (a lease of alerts.claim_lease_s; claim again to renew)."""
     root = app_context(ctx)
     with root.engine().begin() as conn:
+        authorize(conn, user, Permission.REVIEW_ALERTS)
         alert = workflow.claim(
             conn, alert_id, user, datetime.now(UTC), root.settings.alerts.claim_lease_s
         )
@@ -262,7 +267,7 @@ def decide(
     ctx: typer.Context,
     alert_id: Annotated[int, typer.Argument(metavar="ID")],
     decision: Annotated[workflow.Decision, typer.Argument()],
-    user: Annotated[str, typer.Option("--as", help="Reviewer name.")],
+    user: Annotated[str, typer.Option("--as", help=_AS_HELP)],
     reason: Annotated[str | None, typer.Option(help="Required to dismiss high/critical.")] = None,
     negative_bank: Annotated[
         str | None,
@@ -272,6 +277,7 @@ def decide(
     """Confirm, dismiss or escalate an alert."""
     root = app_context(ctx)
     with root.engine().begin() as conn:
+        authorize(conn, user, Permission.REVIEW_ALERTS)
         status = workflow.decide(
             conn, alert_id, decision, user, datetime.now(UTC), reason=reason,
             negative_bank=negative_bank, lease_s=root.settings.alerts.claim_lease_s,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from crawler import audit
 from crawler.cli.cli_files import read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
@@ -60,6 +61,7 @@ def import_file(
             conn, records, bank=bank, negative=negative, threshold=pdq_threshold,
             severity=severity.value if severity else None, at=datetime.now(UTC),
         )  # fmt: skip
+        audit.record(conn, audit.Action.BANK_IMPORT, f"bank {bank}", {"file": path.name})
     typer.echo(f"bank {bank}: {counts.added} hash(es) active, {counts.withdrawn} withdrawn")
     if rescan:
         run_and_print(root.engine(), root.settings, bank=bank)
@@ -99,4 +101,6 @@ def _set_enabled(ctx: typer.Context, name: str, enabled: bool) -> None:
     with app_context(ctx).engine().begin() as conn:
         if not bank_store.set_bank_enabled(conn, name, enabled):
             raise UserError(f"no bank named {name!r}")
+        switch = audit.Action.BANK_ENABLE if enabled else audit.Action.BANK_DISABLE
+        audit.record(conn, switch, f"bank {name}")
     typer.echo(f"bank {name} {'enabled' if enabled else 'disabled'}")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.cli import (
     alerts_cmd,
+    audit_cmd,
     banks_cmd,
     crawl_cmd,
     db_cmd,
@@ -19,6 +20,7 @@ from crawler.cli import (
     rules_cmd,
     service_cmd,
     telegram_cmd,
+    users_cmd,
     watchlist_cmd,
     worker_cmd,
 )
@@ -42,6 +44,8 @@ app.add_typer(alerts_cmd.app, name="alerts")
 app.add_typer(banks_cmd.app, name="banks")
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(telegram_cmd.app, name="telegram")
+app.add_typer(users_cmd.app, name="users")
+app.add_typer(audit_cmd.app, name="audit")
 app.command("init")(db_cmd.init)
 app.command("items")(items_cmd.items)
 app.command("crawl")(crawl_cmd.crawl)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from crawler import audit
 from crawler.cli.cli_files import read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_json, print_table
@@ -52,6 +53,7 @@ def import_file(
         raise UserError(f"{path}: {exc}") from None
     with app_context(ctx).engine().begin() as conn:
         count = bank_store.upsert_rules(conn, [rule_to_row(r) for r in rules], datetime.now(UTC))
+        audit.record(conn, audit.Action.RULES_IMPORT, path.name, {"rules": [r.name for r in rules]})
     typer.echo(f"imported {count} rule(s)")
     if rescan:
         root = app_context(ctx)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from crawler import audit
 from crawler.cli.cli_files import naming, read_text_file
 from crawler.cli.context import app_context
 from crawler.cli.output import print_csv, print_json, print_table
@@ -84,6 +85,8 @@ def add(
     )
     with root.engine().begin() as conn:
         added = store.add_target(conn, list_name, spec, added_by=_actor(), at=datetime.now(UTC))
+        if added:
+            audit.record(conn, audit.Action.WATCHLIST_ADD, spec.locator, {"list": list_name})
     where = f"{spec.kind} {spec.locator} in list {list_name!r}"
     if spec.kind == "telegram_invite":
         where += " (invite links are recorded for staff, never crawled: that would mean joining)"
@@ -104,6 +107,8 @@ def remove(
         removed = store.remove_targets(
             conn, normalized.value, list_name=list_name, kind=kind.value if kind else None
         )
+        if removed:
+            audit.record(conn, audit.Action.WATCHLIST_REMOVE, normalized.value, {"list": list_name})
     if not removed:
         raise UserError(f"not watched: {normalized.value}")
     typer.echo(f"removed {_count(removed)} for {normalized.value}")
@@ -144,6 +149,11 @@ def _set_enabled(
         changed = store.set_targets_enabled(
             conn, normalized.value, enabled, list_name=list_name, kind=kind.value if kind else None
         )
+        if changed:
+            audit.record(
+                conn, audit.Action.WATCHLIST_ENABLE if enabled else audit.Action.WATCHLIST_DISABLE,
+                normalized.value, {"list": list_name},
+            )  # fmt: skip
     if not changed:
         raise UserError(f"not watched: {normalized.value}")
     state = "enabled" if enabled else "disabled"
@@ -228,6 +238,7 @@ def import_file(
                 conn, entry.list_name, entry.spec, added_by=actor, at=now,
                 description=entry.description,
             )  # fmt: skip
+        audit.record(conn, audit.Action.WATCHLIST_IMPORT, path.name, {"added": added})
     typer.echo(f"imported {added} new target(s), {len(entries) - added} already watched")
 
 

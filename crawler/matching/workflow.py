@@ -3,8 +3,9 @@
 A reviewer claims an alert (a lease: one reviewer at a time, expiring so an abandoned claim
 frees itself), then decides. Dismissing a `high` or `critical` alert needs a reason; dismissing
 a hash match can add the matched hash to a negative bank so it stops alerting. Every change is
-a new `alert_event` row (the database refuses updates there). Later hits of a decided alert
-only count on it: a dismissed alert stays dismissed.
+a new `alert_event` row (the database refuses updates and deletes there) and a row of the
+audit log, in the same transaction. Later hits of a decided alert only count on it: a dismissed
+alert stays dismissed. Whether `user` may review is the caller's check (crawler.access).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection
 
+from crawler import audit
 from crawler.errors import UserError
 from crawler.matching.banks import BankRecord, import_bank, normalize_value
 from storage import alert_store
@@ -77,6 +79,8 @@ def claim(conn: Connection, alert_id: int, user: str, now: datetime, lease_s: in
         [{"alert_id": alert_id, "at": now, "actor": user, "action": "claim",
           "from_status": alert["status"], "to_status": "in_review", "reason": None}],
     )  # fmt: skip
+    audit.record(conn, audit.Action.ALERT_CLAIM, f"alert {alert_id}",
+                 {"from": alert["status"], "lease_until": until}, actor=user)  # fmt: skip
     return {**alert, "status": "in_review", "assignee": user, "lease_until": until}
 
 
@@ -113,6 +117,10 @@ def decide(
         [{"alert_id": alert_id, "at": now, "actor": user, "action": str(decision),
           "from_status": "in_review", "to_status": status, "reason": reason}],
     )  # fmt: skip
+    audit.record(
+        conn, audit.Action.ALERT_DECIDE, f"alert {alert_id}",
+        {"decision": str(decision), "to": status, "reason": reason}, actor=user,
+    )  # fmt: skip
     return status
 
 
@@ -127,4 +135,8 @@ def _add_to_negative_bank(
         conn,
         [{"alert_id": alert["id"], "at": now, "actor": user, "action": "negative_bank",
           "from_status": None, "to_status": None, "reason": f"added to {bank}"}],
+    )  # fmt: skip
+    audit.record(
+        conn, audit.Action.ALERT_NEGATIVE_BANK, f"alert {alert['id']}",
+        {"bank": bank, "signal_type": signal_type, "value": value}, actor=user,
     )  # fmt: skip
