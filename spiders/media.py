@@ -3,7 +3,8 @@
 Requests go through the engine, so every downloader middleware applies to them as to pages:
 the private-address guard, robots.txt, the per-domain stop after a 429. The body lives in
 memory only while a hash worker hashes it; Scrapy's HTTP cache is off, so no copy lands on
-disk either.
+disk either. A location's `geo:` value is never fetched: it gets the keyed hash the API
+collector gives it (crawler/hashing.py), or `no_key`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from scrapy.http.request import NO_CALLBACK
 
 from crawler import hash_workers
 from crawler.hash_workers import HashWorkers
+from crawler.hashing import keyed_value_hash
 from crawler.observations import HashStatus, MediaHashes, Post
 from crawler.settings import MediaSettings
-from spiders.tme_post import MediaUrl
+from spiders.tme_media import MediaUrl
+
+_FETCHED = frozenset({"photo", "audio", "video_thumb"})
+"""Roles whose bytes are fetched and hashed; a video's own file is not (see hash_post_media)."""
 
 
 def _workers(settings: MediaSettings) -> HashWorkers:
@@ -57,7 +62,8 @@ async def hash_url(
     role: str,
     settings: MediaSettings,
 ) -> MediaHashes:
-    """`media` with the hashes of the bytes at `url` (a photo, or a video's poster frame)."""
+    """`media` with the hashes of the bytes at `url`: its own (a photo, a static sticker, a
+    voice message), or the PDQ of the poster frame standing for it."""
     fetched = await fetch_bytes(crawler, url, settings.max_bytes)
     if isinstance(fetched, HashStatus):
         return replace(media, hash_status=fetched)
@@ -91,8 +97,10 @@ async def hash_post_media(
     *,
     settings: MediaSettings,
 ) -> list[Post]:
-    """Posts with every photo and video thumbnail hashed (videos themselves are not fetched)."""
-    wanted = {(u.message_id, u.ordinal): u for u in urls if u.role in ("photo", "video_thumb")}
+    """Posts with every picture, poster frame and voice message hashed, and places keyed.
+    Video files are not fetched: they are large, and the preview often omits them anyway."""
+    wanted = {(u.message_id, u.ordinal): u for u in urls if u.role in _FETCHED | {"place"}}
+    key = settings.doxx_hmac_key()
     out: list[Post] = []
     for post in posts:
         if not post.media:
@@ -103,6 +111,8 @@ async def hash_post_media(
             found = wanted.get((post.message_id, medium.ordinal))
             if found is None:
                 jobs.append(_unchanged(medium))
+            elif found.role == "place":
+                jobs.append(_unchanged(_keyed(medium, found.url, key)))
             else:
                 jobs.append(
                     hash_url(crawler, medium, found.url, role=found.role, settings=settings)
@@ -113,3 +123,10 @@ async def hash_post_media(
 
 async def _unchanged(medium: MediaHashes) -> MediaHashes:
     return medium
+
+
+def _keyed(medium: MediaHashes, value: str, key: bytes | None) -> MediaHashes:
+    # A spider child gets no key until the job carries one (the settings it receives mask it).
+    if key is None:
+        return replace(medium, hash_status=HashStatus.NO_KEY)
+    return replace(medium, sha256=keyed_value_hash(key, value), hash_status=HashStatus.HASHED)
