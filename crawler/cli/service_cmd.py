@@ -11,25 +11,45 @@ import typer
 from sqlalchemy import Engine
 
 from crawler.cli.context import app_context
-from crawler.jobs.http import DEFAULT_LISTEN, parse_listen, probe, start_http
+from crawler.jobs.http import DEFAULT_LISTEN, HttpServer, parse_listen, probe, start_http
 from crawler.jobs.metrics import Metrics
 from crawler.jobs.service import Scheduler, install_signals
 from crawler.matching.pipeline import build_matchers
 from crawler.settings import Settings
 
+# The options `run` and `worker` share.
+Concurrency = Annotated[
+    int, typer.Option(min=1, max=256, help="Targets running at once in this process, at most.")
+]
+Http = Annotated[
+    str, typer.Option(metavar="HOST:PORT", help="Where /healthz, /readyz and /metrics listen.")
+]
+NoHttp = Annotated[bool, typer.Option("--no-http", help="Serve no HTTP port.")]
+Grace = Annotated[
+    float, typer.Option(min=0, max=3600, help="Seconds running targets get to stop.")
+]
+
+
+async def start_probes(
+    name: str, listen: tuple[str, int] | None, engine: Engine, metrics: Metrics
+) -> HttpServer | None:
+    """The health and metrics port, announced on stderr: the bound port (port 0 picks one)
+    is how scripts and tests find the probes."""
+    if listen is None:
+        return None
+    server = await start_http(*listen, engine, metrics)
+    host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
+    sys.stderr.write(f"chanwatch {name}: health and metrics on http://{host}:{server.port}/\n")
+    sys.stderr.flush()
+    return server
+
 
 def run(
     ctx: typer.Context,
-    concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Targets running at once, at most.")
-    ] = 4,
-    http: Annotated[
-        str, typer.Option(metavar="HOST:PORT", help="Where /healthz, /readyz and /metrics listen.")
-    ] = DEFAULT_LISTEN,
-    no_http: Annotated[bool, typer.Option("--no-http", help="Serve no HTTP port.")] = False,
-    grace: Annotated[
-        float, typer.Option(min=0, max=3600, help="Seconds running targets get to stop.")
-    ] = 30.0,
+    concurrency: Concurrency = 4,
+    http: Http = DEFAULT_LISTEN,
+    no_http: NoHttp = False,
+    grace: Grace = 30.0,
 ) -> None:
     """Crawl every enabled target when it is due, until SIGTERM or Ctrl-C."""
     root = app_context(ctx)
@@ -45,13 +65,7 @@ async def _serve(
     grace: float,
 ) -> None:
     metrics = Metrics(engine)
-    server = None
-    if listen is not None:
-        server = await start_http(*listen, engine, metrics)
-        host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
-        # The bound port (port 0 picks one) is how scripts and tests find the probes.
-        sys.stderr.write(f"chanwatch run: health and metrics on http://{host}:{server.port}/\n")
-        sys.stderr.flush()
+    server = await start_probes("run", listen, engine, metrics)
     matchers = build_matchers(engine, settings)
     scheduler = Scheduler(engine, settings, matchers, concurrency=concurrency, metrics=metrics)
     install_signals(scheduler)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from crawler.cli.context import app_context
+from crawler.cli.service_cmd import Concurrency, Grace, Http, NoHttp, start_probes
 from crawler.errors import UserError
-from crawler.jobs.http import DEFAULT_LISTEN, parse_listen, start_http
+from crawler.jobs.http import DEFAULT_LISTEN, parse_listen
 from crawler.jobs.worker import Runtime, WorkerMetrics, build_app, run_worker
 from crawler.matching.pipeline import build_matchers
 from crawler.settings import Settings
@@ -21,16 +20,10 @@ from storage.migrate import job_queue_installed
 
 def worker(
     ctx: typer.Context,
-    concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Jobs this worker runs at once, at most.")
-    ] = 4,
-    http: Annotated[
-        str, typer.Option(metavar="HOST:PORT", help="Where /healthz, /readyz and /metrics listen.")
-    ] = DEFAULT_LISTEN,
-    no_http: Annotated[bool, typer.Option("--no-http", help="Serve no HTTP port.")] = False,
-    grace: Annotated[
-        float, typer.Option(min=0, max=3600, help="Seconds running jobs get to stop.")
-    ] = 30.0,
+    concurrency: Concurrency = 4,
+    http: Http = DEFAULT_LISTEN,
+    no_http: NoHttp = False,
+    grace: Grace = 30.0,
 ) -> None:
     """Run queued crawls and the periodic tasks with the other workers, until SIGTERM or Ctrl-C."""
     root = app_context(ctx)
@@ -52,13 +45,7 @@ async def _serve(
     grace: float,
 ) -> None:
     metrics = WorkerMetrics(engine)
-    server = None
-    if listen is not None:
-        server = await start_http(*listen, engine, metrics)
-        host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
-        # The bound port (port 0 picks one) is how scripts and tests find the probes.
-        sys.stderr.write(f"chanwatch worker: health and metrics on http://{host}:{server.port}/\n")
-        sys.stderr.flush()
+    server = await start_probes("worker", listen, engine, metrics)
     runtime = Runtime(engine, settings, build_matchers(engine, settings), metrics)
     app = build_app(runtime, concurrency=concurrency)
     try:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from crawler.crawl import TargetResult, crawl_once, default_matchers
 from crawler.settings import Settings
+from sandbox.telegram_dc import World
+from sandbox.telegram_dc.world import ErrorRule
 from storage.models import Item, Media, Source
 from storage.watchlist_store import TargetSpec, add_target
 
@@ -72,3 +75,25 @@ def media(engine: Engine, channel_id: int) -> dict[tuple[int, int], dict[str, An
 def fill(world: Any, channel: Any, ids: list[int], *, text: str = "post {}") -> None:
     for msg_id in ids:
         world.add_message(channel, msg_id, text.format(msg_id), date=NOW - dt.timedelta(hours=1))
+
+
+class PausingWorld(World):
+    """Holds the `pause_at`-th messages.getHistory call (on `channel_id` only, once set) until
+    `release` is set or `timeout` passes; the whole fake DC waits meanwhile, so a collector is
+    caught mid-run for as long as a test needs."""
+
+    def __init__(self, pause_at: int, *, timeout: float = 60) -> None:
+        super().__init__()
+        self.pause_at, self.seen, self.timeout = pause_at, 0, timeout
+        self.channel_id: int | None = None
+        self.paused, self.release = threading.Event(), threading.Event()
+
+    def scheduled_error(
+        self, method: str, channel_id: int | None, username: str | None
+    ) -> ErrorRule | None:
+        if method == "messages.getHistory" and self.channel_id in (None, channel_id):
+            self.seen += 1
+            if self.seen == self.pause_at:
+                self.paused.set()
+                self.release.wait(timeout=self.timeout)
+        return super().scheduled_error(method, channel_id, username)

@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections import defaultdict
@@ -31,11 +30,11 @@ from crawler.jobs.metrics import Metrics
 from crawler.jobs.service import Scheduler
 from crawler.settings import Settings
 from sandbox.site import FixtureSite, SiteModel, WebPage
-from sandbox.telegram_dc import ErrorRule, FakeDC, World
+from sandbox.telegram_dc import FakeDC, World
 from storage.models import CrawlRun, Target, TelegramAccount
 from storage.watchlist_store import TargetSpec, add_target
 from tests.integration.spider_world import CHILD_GUARD
-from tests.integration.telegram_support import API_HASH, fill, items
+from tests.integration.telegram_support import API_HASH, PausingWorld, fill, items
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600
@@ -184,25 +183,6 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-class PausingChannel(World):
-    """Holds the `pause_at`-th messages.getHistory call on one channel until `release`."""
-
-    def __init__(self, pause_at: int) -> None:
-        super().__init__()
-        self.pause_at, self.seen, self.channel_id = pause_at, 0, 0
-        self.paused, self.release = threading.Event(), threading.Event()
-
-    def scheduled_error(
-        self, method: str, channel_id: int | None, username: str | None
-    ) -> ErrorRule | None:
-        if method == "messages.getHistory" and channel_id == self.channel_id:
-            self.seen += 1
-            if self.seen == self.pause_at:
-                self.paused.set()
-                self.release.wait(timeout=60)
-        return super().scheduled_error(method, channel_id, username)
-
-
 CLI = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))"
 
 
@@ -210,7 +190,7 @@ CLI = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))
 def test_sigterm_lets_the_running_page_commit_and_exits_zero(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
-    world = PausingChannel(pause_at=4)  # the backfill probe, then pages 1, 2 and 3
+    world = PausingWorld(pause_at=4)  # the backfill probe, then pages 1, 2 and 3
     small = world.add_channel("small_room", "Small")
     fill(world, small, [1, 2])
     big = world.add_channel("big_room", "Big")

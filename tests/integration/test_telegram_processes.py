@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from sandbox.telegram_dc import FakeDC, World
-from sandbox.telegram_dc.world import ErrorRule
+from sandbox.telegram_dc import FakeDC
 from storage.models import CrawlRun
 from tests.integration.telegram_support import (
     API_HASH,
+    PausingWorld,
     crawl,
     fill,
     items,
@@ -42,25 +41,6 @@ from crawler.cli.main import run
 with no_real_telegram():
     sys.exit(run(["crawl", "--once"]))
 """
-
-
-class PausingWorld(World):
-    """Holds the `pause_at`-th messages.getHistory call until `release` is set."""
-
-    def __init__(self, pause_at: int) -> None:
-        super().__init__()
-        self.pause_at, self.seen = pause_at, 0
-        self.paused, self.release = threading.Event(), threading.Event()
-
-    def scheduled_error(
-        self, method: str, channel_id: int | None, username: str | None
-    ) -> ErrorRule | None:
-        if method == "messages.getHistory":
-            self.seen += 1
-            if self.seen == self.pause_at:
-                self.paused.set()
-                self.release.wait(timeout=60)
-        return super().scheduled_error(method, channel_id, username)
 
 
 @dataclass

@@ -16,7 +16,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections import defaultdict
@@ -32,13 +31,13 @@ from crawler.cli.main import run
 from crawler.crawl import crawl_once
 from crawler.settings import Settings
 from sandbox.site import FixtureSite, SiteModel, WebPage
-from sandbox.telegram_dc import ErrorRule, FakeDC, World
+from sandbox.telegram_dc import FakeDC
 from storage.migrate import job_queue_installed, upgrade_job_queue
 from storage.models import Base, CrawlRun, Item, Target
 from storage.models.operations import Lease
 from storage.watchlist_store import TargetSpec, add_target
 from tests.integration.spider_world import CHILD_GUARD
-from tests.integration.telegram_support import API_HASH, fill, items
+from tests.integration.telegram_support import API_HASH, PausingWorld, fill, items
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
@@ -54,25 +53,6 @@ BIG = 450  # messages: the backfill probe, then five pages of 100
 HOUR = 3600
 # Generous bounds for a loaded two-core machine; nothing waits for them unless a step hangs.
 DEADLINE_S = 75.0
-
-
-class PausingBigRoom(World):
-    """Holds the big room's `pause_at`-th getHistory until `release` (the whole DC waits)."""
-
-    def __init__(self, pause_at: int) -> None:
-        super().__init__()
-        self.pause_at, self.seen, self.channel_id = pause_at, 0, 0
-        self.paused, self.release = threading.Event(), threading.Event()
-
-    def scheduled_error(
-        self, method: str, channel_id: int | None, username: str | None
-    ) -> ErrorRule | None:
-        if method == "messages.getHistory" and channel_id == self.channel_id:
-            self.seen += 1
-            if self.seen == self.pause_at:
-                self.paused.set()
-                self.release.wait(timeout=30)
-        return super().scheduled_error(method, channel_id, username)
 
 
 @dataclass
@@ -163,7 +143,7 @@ def test_two_workers_and_one_killed_mid_job_crawl_every_target_once_at_a_time(
     pg_engine: Engine, postgres_url: str, tmp_path: Path
 ) -> None:
     engine = pg_engine
-    world = PausingBigRoom(pause_at=3)  # the backfill probe, page 1, then page 2 is held
+    world = PausingWorld(pause_at=3)  # the backfill probe, page 1, then page 2 is held
     big = world.add_channel("big_room", "Big")
     fill(world, big, list(range(1, BIG + 1)))
     world.channel_id = big.id
