@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -11,7 +10,14 @@ import typer
 
 from crawler.access import Permission, authorize
 from crawler.cli.context import app_context
-from crawler.cli.output import print_csv, print_json, print_table, terminal_safe, utc_time
+from crawler.cli.output import (
+    json_text,
+    print_csv,
+    print_json,
+    print_table,
+    terminal_safe,
+    utc_time,
+)
 from crawler.errors import UserError
 from crawler.matching import notify, workflow
 from crawler.matching.alerts import Kind
@@ -166,7 +172,7 @@ def _csv_row(record: dict[str, Any]) -> list[object]:
         subject.get("item_id"), subject.get("platform_id"), subject.get("url"),
         _summary(record["evidence"]), record["hit_count"], record["first_seen"],
         record["last_seen"], record["assignee"],
-        json.dumps(record["evidence"], ensure_ascii=False, sort_keys=True),
+        json_text(record["evidence"], sort_keys=True),
     ]  # fmt: skip
 
 

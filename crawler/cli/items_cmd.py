@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -12,6 +11,7 @@ import typer
 
 from crawler.cli.context import app_context
 from crawler.cli.output import (
+    json_text,
     print_csv,
     print_json,
     print_ndjson,
@@ -113,5 +113,5 @@ def _csv_value(record: dict[str, Any], column: str) -> Any:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
+        return json_text(value)
     return value

@@ -3,7 +3,8 @@
 Tables neutralize control and bidi characters (which can hide or reorder what a reviewer sees),
 show invisible characters as visible markers (rooms hide words behind them) and never interpret
 markup; CSV defuses cells a spreadsheet would run as formulas and characters that would drive a
-terminal showing the file.
+terminal showing the file. JSON stays faithful data but writes those characters as escapes
+(`json_text`, the one place every command's JSON goes through).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ _GUARDED_FIRST = ("\t", "\n")
 _CSV_UNSAFE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
+
+# What json.dumps leaves raw that a `cat` of the output would let drive or reorder a terminal:
+# DEL, C1 controls, bidi controls and the Unicode line/paragraph separators (C0 it escapes).
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 # Pipes and logs have no width; rich would assume 80 there and cut every long cell.
 PIPE_WIDTH = 200
@@ -183,13 +188,22 @@ def print_table(
     Console(width=table_width()).print(table)
 
 
+def json_text(data: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """JSON that is faithful data (`json.loads` gives `data` back exactly) and safe to `cat`:
+    every character in _JSON_UNSAFE is written as a \\uXXXX escape, the rest of Unicode raw."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    # JSON's own syntax is ASCII, so these can only stand inside strings, where an escape
+    # means the same character.
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
 def print_ndjson(records: Iterable[Any]) -> None:
     for record in records:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(record) + "\n")
 
 
 def print_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sys
 import unicodedata
@@ -17,7 +18,10 @@ from rich.cells import cell_len
 
 from crawler.cli.output import (
     PIPE_WIDTH,
+    json_text,
     print_csv,
+    print_json,
+    print_ndjson,
     print_table,
     spreadsheet_safe,
     table_width,
@@ -400,3 +404,44 @@ def test_csv_cells_read_back_as_their_spreadsheet_safe_form(rows: list[list[str]
     read = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))
     assert read[0] == ["a", "b"]
     assert read[1:] == [[spreadsheet_safe(cell) for cell in row] for row in rows]
+
+
+# What a `cat` of JSON output must not carry raw: every C0 control but the LF between lines,
+# DEL, C1, bidi controls and the line and paragraph separators.
+JSON_DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\t\r\u2028\u2029]")
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def test_json_escapes_each_terminal_control_as_a_u_escape() -> None:
+    text = "\x7f\x85\x9b" + BIDI + "\u2028\u2029지인"
+    assert json_text(text) == (
+        '"\\u007f\\u0085\\u009b\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e'
+        '\\u2066\\u2067\\u2068\\u2069\\u2028\\u2029지인"'
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.sampled_from([None, 2]))
+def test_json_gives_back_the_data_and_carries_no_raw_control(
+    data: object, indent: int | None
+) -> None:
+    text = json_text(data, indent=indent)
+    assert json.loads(text) == data
+    assert JSON_DANGEROUS.search(text) is None
+
+
+def test_json_and_ndjson_printers_escape_keys_and_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hostile = "\x1b[2J\x7f\x9b\u202eevil\u2028"
+    print_json([{hostile: hostile}])
+    document = capsys.readouterr().out
+    print_ndjson([{hostile: [hostile]}, {"n": 1}])
+    lines = capsys.readouterr().out.splitlines()
+    assert JSON_DANGEROUS.search(document + "".join(lines)) is None
+    assert json.loads(document) == [{hostile: hostile}]
+    assert [json.loads(line) for line in lines] == [{hostile: [hostile]}, {"n": 1}]
