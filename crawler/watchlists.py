@@ -386,17 +386,29 @@ def export_yaml(rows: list[TargetRow], descriptions: dict[str, str | None]) -> s
         if descriptions.get(name):
             entry["description"] = descriptions[name]
         exported.append({**entry, "targets": targets})
-    return yaml.dump(
+    text = yaml.dump(
         {"watchlists": exported}, Dumper=_ExportDumper, allow_unicode=True, sort_keys=False
     )
+    # PyYAML escapes controls in double quotes but writes bidi controls raw. _represent_str put
+    # every string holding one in double quotes, so a raw one stands only there, where
+    # \uXXXX reads back as the same character.
+    return _EXPORT_ESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+# Never written raw, so that `cat rooms.yaml` cannot drive or reorder the terminal: C0 but TAB
+# and LF, DEL, C1, bidi controls, LS/PS and the BOM. PyYAML would write NEL, LS and PS raw in
+# single quotes, where reading folds them to a space, and its reader refuses raw C1 and DEL.
+_EXPORT_ESCAPED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+)
 
 
 class _ExportDumper(yaml.SafeDumper):
-    """PyYAML writes NEL, LS and PS raw in single quotes, where reading folds them to a space."""
+    """SafeDumper whose strings go in double quotes when they hold a character to escape."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    style = '"' if _EXPORT_ESCAPED.search(value) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
