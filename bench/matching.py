@@ -8,8 +8,14 @@ inside ingest.
 (c) Ingest of synthetic posts (``bench/ingest.py``'s generator) into SQLite with no matchers and
     with ``build_matchers`` (the example deepfake-room rules, a bank of 100,000 PDQ and 10,000
     SHA-256 entries, the channel on a watchlist so discovery runs) — same posts, same run.
+(d) ``chanwatch rescan`` (``crawler.matching.rescan``) over what is already stored, on SQLite
+    and PostgreSQL: 50,000 posts (``bench/ingest.py``'s text) carrying 4 pictures each
+    (200,000 media rows with PDQ and its 7 rotations and flips), against a bank of 10,000
+    SHA-256/MD5 entries (media rows/s), a bank of 10,000 PDQ entries with dihedral matching
+    (media rows/s), and the example rules over every text (MB/s of UTF-8 text).
 
     .venv/bin/python bench/matching.py [--posts 20000] [--skip-keywords] [--skip-pdq]
+        [--rescan-posts 50000] [--skip-rescan]
 
 The last line printed is one JSON object with all figures.
 """
@@ -17,6 +23,7 @@ The last line printed is one JSON object with all figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import random
@@ -27,11 +34,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+from sqlalchemy import Engine
+
 from crawler.ingest import ingest
 from crawler.matching.banks import BankRecord, SignalType, import_bank
 from crawler.matching.caches import rule_to_row
 from crawler.matching.keywords import load_rules_yaml
 from crawler.matching.pipeline import build_matchers
+from crawler.matching.rescan import rescan
+from crawler.observations import HashStatus, MediaHashes
 from crawler.settings import Settings
 from storage import bank_store, watchlist_store
 from storage.engine import make_engine
@@ -107,11 +119,109 @@ def ingest_overhead(posts_count: int, batch: int = 1000) -> dict[str, object]:
     }
 
 
+PICTURES_PER_POST = 4
+RESCAN_BANK = 10_000
+RESCAN_HITS = 50
+
+
+def _pictures(count: int, seed: int = 5) -> list[MediaHashes]:
+    """Random hashes: SHA-256, MD5, PDQ and 7 dihedral PDQs per picture."""
+    raw = np.random.default_rng(seed).integers(0, 256, size=(count, 9, 32), dtype=np.uint8)
+    pictures = []
+    for n in range(count):
+        sha, pdq, *dihedral = (raw[n, k].tobytes().hex() for k in range(9))
+        pictures.append(
+            MediaHashes(
+                kind="photo", ordinal=n % PICTURES_PER_POST, mime="image/jpeg", size=90_000,
+                width=1280, height=720, sha256=sha, md5=sha[:32], pdq=pdq, pdq_quality=100,
+                pdq_dihedral=tuple(dihedral), hash_status=HashStatus.HASHED,
+            )
+        )  # fmt: skip
+    return pictures
+
+
+def _near(pdq: str, bits: int, rng: random.Random) -> str:
+    value = int(pdq, 16)
+    for bit in rng.sample(range(256), bits):
+        value ^= 1 << bit
+    return f"{value:064x}"
+
+
+def _rescan_inputs(engine: Engine, posts_count: int) -> None:
+    rng = random.Random(13)
+    pictures = _pictures(posts_count * PICTURES_PER_POST)
+    posts = [
+        dataclasses.replace(p, media=tuple(pictures[i * PICTURES_PER_POST :][:PICTURES_PER_POST]))
+        for i, p in enumerate(_load("ingest").synthetic_posts(posts_count, seed=9))
+    ]
+    for offset in range(0, len(posts), 1000):
+        ingest(engine, posts[offset : offset + 1000])
+    hits = rng.sample(pictures, 2 * RESCAN_HITS)
+    exact = [BankRecord(SignalType.SHA256, p.sha256 or "") for p in hits[:RESCAN_HITS]]
+    exact += [BankRecord(SignalType.MD5, p.md5 or "") for p in hits[RESCAN_HITS:]]
+    for n in range(RESCAN_BANK - len(exact)):
+        kind = SignalType.SHA256 if n % 2 else SignalType.MD5
+        exact.append(BankRecord(kind, f"{rng.getrandbits(256):064x}"[: 64 if n % 2 else 32]))
+    # Copies within the bank's distance: mirrored ones (flip_x) and originals.
+    pdq = [BankRecord(SignalType.PDQ, _near(p.pdq_dihedral[3], 8, rng)) for p in hits[:50]]
+    pdq += [BankRecord(SignalType.PDQ, _near(p.pdq or "", 12, rng)) for p in hits[50:]]
+    pdq += [
+        BankRecord(SignalType.PDQ, f"{rng.getrandbits(256):064x}")
+        for _ in range(RESCAN_BANK - len(pdq))
+    ]
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        import_bank(conn, exact, bank="exact", at=now)
+        import_bank(conn, pdq, bank="pdq", at=now)
+        rules = load_rules_yaml(RULES.read_text(encoding="utf-8"))
+        bank_store.upsert_rules(conn, [rule_to_row(r) for r in rules], now)
+
+
+def rescan_rates(engine: Engine, posts_count: int) -> dict[str, object]:
+    """Media rows/s and text MB/s of `rescan`, each a whole run (reads, matching, alerts)."""
+    _rescan_inputs(engine, posts_count)
+    settings = Settings()
+    figures: dict[str, object] = {}
+    for label, options in (("exact", {"bank": "exact"}), ("pdq_dihedral", {"bank": "pdq"})):
+        started = time.perf_counter()
+        report = rescan(engine, settings, **options)
+        elapsed = time.perf_counter() - started
+        figures[f"{label}_media_rows_per_s"] = round(report.media_scanned / elapsed)
+        figures[f"{label}_s"] = round(elapsed, 2)
+        figures[f"{label}_alerts"] = report.new["hash_match"]
+    started = time.perf_counter()
+    report = rescan(engine, settings, rules=["acquaintance-humiliation-rooms", "synthesis-rooms"])
+    elapsed = time.perf_counter() - started
+    figures["rules_text_mb_per_s"] = round(report.text_bytes / elapsed / 1e6, 1)
+    figures["rules_text_mb"] = round(report.text_bytes / 1e6, 1)
+    figures["rules_alerts"] = report.new["keyword"]
+    figures["media_rows"] = posts_count * PICTURES_PER_POST
+    figures["bank_entries"] = RESCAN_BANK
+    return figures
+
+
+def rescan_bench(posts_count: int) -> dict[str, object]:
+    throwaway = _load("throwaway_db")
+    result: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        engine = throwaway.sqlite_engine(directory, "rescan")
+        result["sqlite"] = rescan_rates(engine, posts_count)
+        engine.dispose()
+    print(json.dumps(result["sqlite"]), file=sys.stderr)
+    with throwaway.postgres_engine() as engine:
+        result["postgres"] = rescan_rates(engine, posts_count)
+    print(json.dumps(result["postgres"]), file=sys.stderr)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--skip-keywords", action="store_true")
     parser.add_argument("--skip-pdq", action="store_true")
+    parser.add_argument("--rescan-posts", type=int, default=50_000)
+    parser.add_argument("--skip-rescan", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
     args = parser.parse_args()
     result: dict[str, object] = {"bench": "matching"}
     if not args.skip_keywords:
@@ -120,7 +230,10 @@ def main() -> None:
     if not args.skip_pdq:
         result["pdq_index"] = _load("pdq_index").run()
         print(json.dumps(result["pdq_index"]), file=sys.stderr)
-    result["ingest"] = ingest_overhead(args.posts)
+    if not args.skip_ingest:
+        result["ingest"] = ingest_overhead(args.posts)
+    if not args.skip_rescan:
+        result["rescan"] = rescan_bench(args.rescan_posts)
     print(json.dumps(result, ensure_ascii=False))
 
 
