@@ -102,27 +102,28 @@ def list_users(
     )  # fmt: skip
 
 
-def _change(
-    ctx: typer.Context, name: str, values: dict[str, Any], action: audit.Action,
-    details: dict[str, Any],
-) -> None:  # fmt: skip
+def _change(ctx: typer.Context, name: str, values: dict[str, Any], action: audit.Action) -> None:
     with app_context(ctx).engine().begin() as conn:
-        if not user_store.update_user(conn, name, values, datetime.now(UTC)):
+        before = user_store.get_user(conn, name)
+        if before is None or not user_store.update_user(conn, name, values, datetime.now(UTC)):
             raise UserError(f"no user {name!r}")
-        audit.record(conn, action, f"user {name}", details)
+        # From and to, so the log alone tells a promotion from a demotion; never a hash.
+        changes = {key: {"from": before[key], "to": value}
+                   for key, value in values.items() if key != "password_hash"}  # fmt: skip
+        audit.record(conn, action, f"user {name}", changes)
 
 
 @app.command("disable")
 def disable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Refuse the user from now on (kept, with their history)."""
-    _change(ctx, name, {"enabled": False}, audit.Action.USER_DISABLE, {})
+    _change(ctx, name, {"enabled": False}, audit.Action.USER_DISABLE)
     typer.echo(f"disabled {name}")
 
 
 @app.command("enable")
 def enable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Admit a disabled user again."""
-    _change(ctx, name, {"enabled": True}, audit.Action.USER_ENABLE, {})
+    _change(ctx, name, {"enabled": True}, audit.Action.USER_ENABLE)
     typer.echo(f"enabled {name}")
 
 
@@ -130,7 +131,7 @@ def enable(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
 def passwd(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """Set a new password: prompted twice on a terminal, else one line of stdin (at least
     12 characters)."""
-    _change(ctx, name, {"password_hash": _new_hash()}, audit.Action.USER_PASSWD, {})
+    _change(ctx, name, {"password_hash": _new_hash()}, audit.Action.USER_PASSWD)
     typer.echo(f"password of {name} changed")
 
 
@@ -141,6 +142,5 @@ def role(
     new_role: Annotated[RoleChoice, typer.Argument(metavar="ROLE")],
 ) -> None:
     """Give the user another role: admin, staff or investigator."""
-    _change(ctx, name, {"role": new_role.value}, audit.Action.USER_ROLE,
-            {"role": new_role.value})  # fmt: skip
+    _change(ctx, name, {"role": new_role.value}, audit.Action.USER_ROLE)
     typer.echo(f"{name} is now {new_role.value}")

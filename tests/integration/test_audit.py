@@ -92,7 +92,9 @@ def test_every_audited_cli_action_is_a_row_with_actor_via_and_os_user(
     reviewed = {row["actor"] for row in rows if row["action"].startswith("alert.")}
     assert reviewed == {"alice"}
     assert {row["actor"] for row in rows if not row["action"].startswith("alert.")} == {me}
-    assert rows[10]["subject"] == "user alice" and rows[10]["details"] == {"role": "admin"}
+    assert rows[10]["subject"] == "user alice"
+    assert rows[10]["details"] == {"role": {"from": "staff", "to": "admin"}}
+    assert rows[11]["details"] == {"enabled": {"from": True, "to": False}}
     assert rows[14]["details"]["decision"] == "confirm"
     assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
     assert "password" not in json.dumps([row["details"] for row in rows])
