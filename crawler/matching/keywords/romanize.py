@@ -92,10 +92,12 @@ def romanizations(term: str) -> list[str]:
 
 
 def mixed_spellings(term: str) -> list[str]:
-    """Hangul syllables then Latin ones, or Latin then Hangul (지인능yok, jiin능욕).
+    """The first syllables in Hangul, the rest romanized (지인능yok, 지인neungyok).
 
-    One switch of script: people type the start of a word and finish it in the other layout,
-    or paste a romanized half. Switching back and forth is not generated (2ⁿ mixes per system).
+    One switch of script, Hangul first: the form as reported (a word begun in the Korean layout
+    and finished in the Latin one). Latin then Hangul (jiin능욕) would double these literals,
+    the largest group already (compile time grows with them), and switching back and forth
+    is not generated at all (2ⁿ mixes per system).
     """
     if len(term) < 2 or not all(hangul.is_syllable(ch) for ch in term):
         return []
@@ -103,5 +105,4 @@ def mixed_spellings(term: str) -> list[str]:
     for parts in syllable_spellings(term):
         for cut in range(1, len(term)):
             mixed[term[:cut] + "".join(parts[cut:])] = None
-            mixed["".join(parts[:cut]) + term[cut:]] = None
     return list(mixed)

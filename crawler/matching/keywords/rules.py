@@ -41,7 +41,7 @@ class Form(StrEnum):
     INITIALS = "initials"  # initial consonants only: ㅈㅇㄴㅇ
     ROMANIZED = "romanized"  # all in Latin letters: jiinneungyok, ji-in neung-yok, chiinnungyok
     LATIN_PHONETIC = "latin_phonetic"  # a letter or digit read as a syllable: G인능욕, 딥페2크
-    MIXED_SCRIPT = "mixed_script"  # Hangul, then the rest romanized (지인능yok), or the reverse
+    MIXED_SCRIPT = "mixed_script"  # the first syllables in Hangul, the rest romanized: 지인능yok
     JAMO_SLIP = "jamo_slip"  # opt-in (Rule.slip): one jamo added, dropped or changed: 지잉능욕
 
 
