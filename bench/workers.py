@@ -6,12 +6,9 @@
    time, releases the claim, and Procrastinate finishes the job. Telegram targets, the worker's
    default concurrency (4).
 
-   The worker cannot be handed a `collectors` mapping (`Runtime` has no such field, and
-   `_crawl` calls `run_target` with the registry's collectors), so the benchmark runs a child
-   process with the app built as `crawler.jobs.worker.build_app` builds it, its `crawl_target`
-   passing `collectors=NOOP` to `run_target`, and `run_worker` serving it (`noop_app` below).
-   Once `Runtime` takes `collectors`, `build_app` itself is used. As a cross-check on the
-   unmodified product, `chanwatch worker --no-http` itself runs the same targets with no
+   The child process builds the worker with `crawler.jobs.worker.build_app` and a `Runtime`
+   whose `collectors` maps every kind to a no-op one. As a cross-check on the product as
+   shipped, `chanwatch worker --no-http` itself runs the same targets with no
    Telegram account configured: each run is claimed, opened, recorded (`no_account`) and
    released without a collector (`cli_no_account`).
 
@@ -31,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -44,14 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from procrastinate import App, PsycopgConnector
 from sqlalchemy import Engine, func, insert, select, text
 from throwaway_db import postgres_engine
 
 from crawler.collect import RunStatus, Sink, TargetOutcome
 from crawler.jobs import worker as product
-from crawler.jobs.runner import claim, claim_ttl, release, run_target
-from crawler.jobs.worker_queue import conninfo, queue_due
 from crawler.locators import TargetKind
 from crawler.logging import configure
 from crawler.settings import Settings
@@ -85,74 +78,6 @@ NOOP = {kind: Noop for kind in TargetKind}
 # -- the dispatch worker (child process) ---------------------------------------------------
 
 
-def noop_app(runtime: product.Runtime, *, concurrency: int) -> App:
-    """`build_app` with no chores and `collectors=NOOP` handed to `run_target`.
-
-    Everything but the collector mapping is the product's: `queue_due`, `claim`,
-    `run_target`, `release`, `_retry_stalled`, the same locks, cron and pool size."""
-    if "collectors" in {f.name for f in dataclasses.fields(product.Runtime)}:
-        return product.build_app(runtime, concurrency=concurrency, chores=())
-    settings = runtime.settings
-    connector = PsycopgConnector(
-        conninfo=conninfo(settings.database_url),
-        min_size=1,
-        max_size=concurrency + product._POOL_SPARE,
-    )
-    app = App(connector=connector)
-    tick = product.cron_every(settings.worker.enqueue_every_s)
-
-    @app.task(name=product.CRAWL_TASK)
-    async def crawl_target(target_id: int, kind: str, locator: str, queued: str) -> str:
-        return await _crawl(runtime, crawl_target, target_id, kind, locator, queued)
-
-    @app.periodic(cron=tick)
-    @app.task(name="chanwatch.enqueue_due", lock="enqueue_due", queueing_lock="enqueue_due")
-    async def enqueue_due(timestamp: int) -> int:
-        limit = settings.worker.enqueue_batch
-        return await asyncio.to_thread(
-            queue_due, runtime.engine, settings, crawl_target, product.utcnow(), limit
-        )
-
-    @app.periodic(cron=tick)
-    @app.task(name="chanwatch.retry_stalled", queueing_lock="retry_stalled")
-    async def retry_stalled(timestamp: int) -> int:
-        return await product._retry_stalled(app, settings.worker.stalled_after_s)
-
-    return app
-
-
-async def _crawl(
-    runtime: product.Runtime,
-    task: product.CrawlTask,
-    target_id: int,
-    kind: str,
-    locator: str,
-    queued: str,
-) -> str:
-    """`crawler.jobs.worker._crawl`, with `collectors=NOOP`."""
-    engine, settings = runtime.engine, runtime.settings
-    target = product._load(engine, target_id, kind, locator)
-    if target is None:
-        return "not watched (removed or disabled since queued)"
-    now = product.utcnow()
-    if not claim(engine, target, settings, now):
-        at = now + claim_ttl(settings)
-        await product._defer_again(task, target, settings, queued, at)
-        return "claimed by another process"
-    try:
-        fresh = product._load(engine, target_id, kind, locator)
-        if fresh is None or product._ran_since(fresh, datetime.fromisoformat(queued)):
-            return "already run since queued"
-        result = await run_target(
-            engine, settings, fresh, runtime.matchers, stop=runtime.stop, collectors=NOOP
-        )
-    finally:
-        release(engine, target)
-    if runtime.metrics is not None:
-        runtime.metrics.record_result(result)
-    return str(result.outcome.status)
-
-
 def dispatch_child(concurrency: int) -> None:
     """Serve as one worker until SIGTERM (run by the parent with `--dispatch-child`)."""
     from storage.engine import make_engine
@@ -160,10 +85,8 @@ def dispatch_child(concurrency: int) -> None:
     configure("warning")
     settings = Settings()
     engine = make_engine(settings.database_url)
-    runtime = product.Runtime(engine, settings, ())
-    if "collectors" in {f.name for f in dataclasses.fields(product.Runtime)}:
-        runtime = product.Runtime(engine, settings, (), collectors=NOOP)  # type: ignore[call-arg]
-    app = noop_app(runtime, concurrency=concurrency)
+    runtime = product.Runtime(engine, settings, (), collectors=NOOP)
+    app = product.build_app(runtime, concurrency=concurrency, chores=())
     asyncio.run(product.run_worker(app, runtime, concurrency=concurrency, grace_s=10))
 
 

@@ -215,6 +215,15 @@ def record_crawl(
     )
 
 
+def last_run_at(conn: Connection, kind: str, locator: str) -> datetime | None:
+    """When `locator` was last crawled (any watchlist's row: they are recorded together)."""
+    return conn.execute(
+        select(func.max(_targets.c.last_run_at)).where(
+            _targets.c.kind == kind, _targets.c.locator == locator
+        )
+    ).scalar()
+
+
 def postpone(conn: Connection, kind: str, locator: str, until: datetime) -> None:
     """Move the due time of every target watching `locator` (a queued crawl's provisional
     next due time, so the next enqueue pass does not queue it again)."""

@@ -120,9 +120,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
         return
     engine: Engine = request.getfixturevalue("postgres_engine")
-    _truncate(engine)
+    truncate_all(engine)
     yield request.getfixturevalue("postgres_url")
-    _truncate(engine)
+    truncate_all(engine)
 
 
 @pytest.fixture
@@ -132,9 +132,11 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _truncate(engine: Engine) -> None:
+def truncate_all(engine: Engine, *others: str) -> None:
+    """Empty every table of a PostgreSQL test database (and `others`, tables outside the ORM
+    such as the job queue's)."""
     # item_fts is storage.search's own table, outside the ORM metadata.
-    names = [table.name for table in Base.metadata.sorted_tables] + ["item_fts"]
+    names = [table.name for table in Base.metadata.sorted_tables] + ["item_fts", *others]
     tables = ", ".join(f'"{name}"' for name in names)
     with engine.begin() as conn:
         # The audit tables refuse TRUNCATE by trigger (migration 0008). Test isolation is the

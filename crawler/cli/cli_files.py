@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crawler.errors import UserError
 from crawler.input_limits import MIB, InputError
+from crawler.watchlists import WatchlistFileError
 
 
 def read_text_file(path: Path, max_bytes: int) -> str:
@@ -28,8 +29,11 @@ def read_text_file(path: Path, max_bytes: int) -> str:
 
 @contextmanager
 def naming(path: Path) -> Iterator[None]:
-    """Refusals of a whole input file (crawler.input_limits) name the file they are about."""
+    """Every refusal of an input file names the file it is about, whether it refuses the whole
+    file (crawler.input_limits) or lists bad entries by line (watchlists)."""
     try:
         yield
     except InputError as exc:
         raise exc.in_file(path) from None
+    except WatchlistFileError as exc:
+        raise WatchlistFileError([f"{path}: {problem}" for problem in exc.problems]) from None

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from crawler.collect import Collector, RunStatus, RunStopped, TargetOutcome
 from crawler.collectors import COLLECTORS, CollectorFactory, collector_for
@@ -117,15 +118,56 @@ def start(
             holder_gone=holder_gone,
         )  # fmt: skip
         ours = [target for key, target in keys.items() if key in held]
-        run_store.close_abandoned(conn, [target.id for target in ours], at=now)
-        picked = [collector_for(TargetKind(t.kind), settings, collectors) for t in ours]
-        run_ids = run_store.start_runs(conn, [
-            (t.id, t.kind if isinstance(c, TargetOutcome) else c.name)
-            for t, c in zip(ours, picked, strict=True)
-        ], at=now)  # fmt: skip
+        return _open_runs(conn, ours, settings, now, collectors)
+
+
+class NotStarted(StrEnum):
+    BUSY = "claimed by another process"
+    SERVED = "already run since it was queued"
+
+
+def start_queued(
+    engine: Engine,
+    target: TargetRow,
+    settings: Settings,
+    now: datetime,
+    queued: datetime,
+    *,
+    collectors: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
+) -> Claimed | NotStarted:
+    """`start` for a job queued at `queued`: a run that ended since then (another process
+    held the target meanwhile) has served it, which only the claim's holder can tell."""
+    with engine.begin() as conn:
+        held = lease_store.acquire_many(
+            conn, CLAIM_KIND, [claim_key(target)], OWNER, now=now, ttl=claim_ttl(settings),
+            holder_gone=holder_gone,
+        )  # fmt: skip
+        if not held:
+            return NotStarted.BUSY
+        last = watchlist_store.last_run_at(conn, target.kind, target.locator)
+        if last is not None and last > queued:
+            lease_store.release(conn, CLAIM_KIND, claim_key(target), OWNER)
+            return NotStarted.SERVED
+        return _open_runs(conn, [target], settings, now, collectors)[0]
+
+
+def _open_runs(
+    conn: Connection,
+    targets: Sequence[TargetRow],
+    settings: Settings,
+    now: datetime,
+    collectors: Mapping[TargetKind, CollectorFactory],
+) -> list[Claimed]:
+    """Open a run for each claimed target; runs a dead holder left open close as abandoned."""
+    run_store.close_abandoned(conn, [target.id for target in targets], at=now)
+    picked = [collector_for(TargetKind(t.kind), settings, collectors) for t in targets]
+    run_ids = run_store.start_runs(conn, [
+        (t.id, t.kind if isinstance(c, TargetOutcome) else c.name)
+        for t, c in zip(targets, picked, strict=True)
+    ], at=now)  # fmt: skip
     return [
         Claimed(target, run_ids[target.id], collector)
-        for target, collector in zip(ours, picked, strict=True)
+        for target, collector in zip(targets, picked, strict=True)
     ]
 
 
@@ -165,49 +207,6 @@ async def run_claimed(
             lease_store.release(conn, CLAIM_KIND, claim_key(target), OWNER)
         log.debug("target run", status=outcome.status, next_due_at=due.isoformat())
     return TargetResult(target, outcome, counts, time.monotonic() - started, run_id)
-
-
-def claim(engine: Engine, target: TargetRow, settings: Settings, now: datetime) -> bool:
-    """Take the target for this process; close runs a dead holder left open as abandoned."""
-    with engine.begin() as conn:
-        holder = lease_store.acquire(
-            conn, CLAIM_KIND, claim_key(target), OWNER, now=now, ttl=claim_ttl(settings),
-            holder_gone=holder_gone,
-        )  # fmt: skip
-        if holder is not None:
-            return False
-        run_store.close_abandoned(conn, [target.id], at=now)
-    return True
-
-
-def release(engine: Engine, target: TargetRow) -> None:
-    with engine.begin() as conn:
-        lease_store.release(conn, CLAIM_KIND, claim_key(target), OWNER)
-
-
-async def run_target(
-    engine: Engine,
-    settings: Settings,
-    target: TargetRow,
-    matchers: Sequence[Matcher],
-    *,
-    clock: Clock = utcnow,
-    rng: random.Random | None = None,
-    stop: asyncio.Event | None = None,
-    collectors: Mapping[TargetKind, CollectorFactory] = COLLECTORS,
-) -> TargetResult:
-    """Run one target already claimed with `claim` (the caller releases it)."""
-    begun = clock()
-    picked = collector_for(TargetKind(target.kind), settings, collectors)
-    name = target.kind if isinstance(picked, TargetOutcome) else picked.name
-    with engine.begin() as conn:
-        run_id = run_store.start_run(
-            conn, target_id=target.id, collector=name, account=None, at=begun
-        )
-    claimed = Claimed(target, run_id, picked)
-    result = await run_claimed(engine, settings, claimed, matchers, clock=clock, rng=rng, stop=stop)
-    # run_claimed gave the claim up with the outcome; the caller's release is then a no-op.
-    return result
 
 
 async def _collect(

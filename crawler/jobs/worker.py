@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,10 +37,11 @@ from procrastinate.tasks import Task
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.collectors import COLLECTORS, CollectorFactory
 from crawler.ingest import Matcher
 from crawler.jobs.housekeeping import CHORES, Periodic
 from crawler.jobs.metrics import Metrics
-from crawler.jobs.runner import claim, claim_ttl, release, run_target
+from crawler.jobs.runner import NotStarted, claim_ttl, run_claimed, start_queued
 from crawler.jobs.worker_queue import (
     conninfo,
     crawl_args,
@@ -48,6 +49,7 @@ from crawler.jobs.worker_queue import (
     target_locks,
     todo_jobs,
 )
+from crawler.locators import TargetKind
 from crawler.logging import get_logger
 from crawler.owner import OWNER
 from crawler.settings import Settings
@@ -72,6 +74,8 @@ class Runtime:
     metrics: Metrics | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     """Set on SIGTERM/SIGINT: running collectors finish their page and return."""
+    collectors: Mapping[TargetKind, CollectorFactory] = field(default_factory=lambda: COLLECTORS)
+    """Which collector runs which kind (a benchmark passes a no-op one)."""
 
 
 def cron_every(seconds: int) -> str:
@@ -142,19 +146,18 @@ async def _crawl(
     if target is None:
         return "not watched (removed or disabled since queued)"
     now = utcnow()
-    if not claim(engine, target, settings, now):
+    started = start_queued(
+        engine, target, settings, now, datetime.fromisoformat(queued),
+        collectors=runtime.collectors,
+    )  # fmt: skip
+    if started is NotStarted.BUSY:
         # A live holder is running it (and records the next due time, which makes this job
         # stale); a dead one on another host loses its claim after the TTL: come back then.
         await _defer_again(task, target, settings, queued, now + claim_ttl(settings))
-        return "claimed by another process"
-    try:
-        # Read again under the claim: a run that ended since the job was queued has served it.
-        fresh = _load(engine, target_id, kind, locator)
-        if fresh is None or _ran_since(fresh, datetime.fromisoformat(queued)):
-            return "already run since queued"
-        result = await run_target(engine, settings, fresh, runtime.matchers, stop=runtime.stop)
-    finally:
-        release(engine, target)
+        return started.value
+    if isinstance(started, NotStarted):
+        return started.value
+    result = await run_claimed(engine, settings, started, runtime.matchers, stop=runtime.stop)
     if runtime.metrics is not None:
         runtime.metrics.record_result(result)
     return str(result.outcome.status)
@@ -165,10 +168,6 @@ def _load(engine: Engine, target_id: int, kind: str, locator: str) -> TargetRow 
     with engine.connect() as conn:
         rows = watchlist_store.list_targets(conn, locator=locator, kinds=[kind], enabled_only=True)
     return next((row for row in rows if row.id == target_id), rows[0] if rows else None)
-
-
-def _ran_since(target: TargetRow, queued: datetime) -> bool:
-    return target.last_run_at is not None and target.last_run_at > queued
 
 
 async def _defer_again(

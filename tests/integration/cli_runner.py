@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,3 +41,21 @@ def cli(
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+PASSWORD = "correct horse battery"
+"""A password long enough for `chanwatch users add`."""
+
+
+def with_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> io.StringIO:
+    stdin = io.StringIO(text)
+    monkeypatch.setattr(sys, "stdin", stdin)
+    return stdin
+
+
+def add_user(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, name: str, role: str, password: str = PASSWORD
+) -> Result:
+    """`chanwatch users add NAME --role ROLE` with the password on stdin, as a script would."""
+    with_stdin(monkeypatch, password + "\n")
+    return cli("users", "add", name, "--role", role)

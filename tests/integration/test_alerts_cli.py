@@ -30,7 +30,7 @@ from tests.integration.alert_helpers import (
     load_rules,
     watch,
 )
-from tests.integration.cli_runner import Cli, Result
+from tests.integration.cli_runner import Cli, Result, add_user
 
 RULES_YAML = """
 rules:
@@ -99,6 +99,14 @@ def test_exchange_records_add_and_withdraw_hashes(cli: Cli, tmp_path: Path) -> N
     assert "no bank named" in _error(cli("banks", "disable", "nope"))
 
 
+@pytest.fixture
+def reviewers(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """alice and bob, staff: `--as` must name an enabled reviewer."""
+    for name in ("alice", "bob"):
+        assert add_user(cli, monkeypatch, name, "staff").code == 0
+
+
+@pytest.mark.usefixtures("reviewers")
 def test_review_queue_claim_lease_reasons_and_history(cli: Cli, engine: Engine) -> None:
     load_rules(engine, RULES_YAML)
     pipeline = Pipeline(engine)
@@ -150,6 +158,7 @@ def test_an_expired_lease_lets_another_reviewer_claim(engine: Engine) -> None:
     assert alerts(engine)[0]["assignee"] == "bob"
 
 
+@pytest.mark.usefixtures("reviewers")
 def test_dismissing_a_hash_match_into_a_negative_bank_silences_that_hash(
     cli: Cli, engine: Engine
 ) -> None:
@@ -306,7 +315,10 @@ def test_list_fits_80_columns_one_line_per_alert(
     assert "…" in out
 
 
-def test_list_csv_keeps_handles_usable_and_guards_free_text(cli: Cli, engine: Engine) -> None:
+def test_list_csv_keeps_handles_usable_and_guards_free_text(
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert add_user(cli, monkeypatch, "=cmd|' /C calc'!A0", "staff").code == 0
     load_rules(engine, RULES_YAML)
     Pipeline(engine).ingest([post(1, "지인능욕 \u202e방")])
     (alert,) = alerts(engine)

@@ -164,8 +164,8 @@ def test_import_refuses_options_the_kind_does_not_read_and_bad_selectors(
     result = cli("watchlist", "import", "pages.yaml")
     lines = result.err.strip().splitlines()
     assert result.code == 2 and len(lines) == 5, result.err
-    assert lines[0] == ("chanwatch: error: line 5: option 'selector' does not apply to telegram "
-                        "targets, only to web_page targets")  # fmt: skip
+    assert lines[0] == ("chanwatch: error: pages.yaml: line 5: option 'selector' does not apply "
+                        "to telegram targets, only to web_page targets")  # fmt: skip
     assert "line 6: option 'alert_on_change' does not apply to tme_preview targets" in lines[1]
     assert "line 7: option 'selector': invalid CSS selector 'div >'" in lines[2]
     assert "line 8: option 'ignore': invalid CSS selector 'a['" in lines[3]
@@ -215,7 +215,8 @@ def test_import_is_atomic_and_names_every_bad_entry_by_line(cli: Cli, tmp_path: 
     result = cli("watchlist", "import", str(bad))
     errors = result.err.strip().splitlines()
     assert result.code == 2
-    assert [e.split(":")[2].strip() for e in errors] == ["line 5", "line 6", "line 8"]
+    assert [e.split(": ")[2] for e in errors] == ["line 5", "line 6", "line 8"]
+    assert all(e.split(": ")[1].endswith("bad.yaml") for e in errors)
     assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
 import pytest
 from sqlalchemy import Engine
@@ -14,9 +12,8 @@ from crawler.access import Permission, Role, can
 from storage import user_store
 from tests.factories import post
 from tests.integration.alert_helpers import Pipeline, alerts, load_rules
-from tests.integration.cli_runner import Cli, Result
+from tests.integration.cli_runner import PASSWORD, Cli, Result, add_user, with_stdin
 
-PASSWORD = "correct horse battery"
 RULES = "rules:\n  - name: solicitation\n    severity: low\n    terms: [갠텔]\n"
 
 
@@ -24,19 +21,6 @@ def _error(result: Result) -> str:
     lines = result.err.strip().splitlines()
     assert result.code == 2 and len(lines) == 1, result
     return lines[0]
-
-
-def _with_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> io.StringIO:
-    stdin = io.StringIO(text)
-    monkeypatch.setattr(sys, "stdin", stdin)
-    return stdin
-
-
-def add_user(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, name: str, role: str, password: str = PASSWORD
-) -> Result:
-    _with_stdin(monkeypatch, password + "\n")
-    return cli("users", "add", name, "--role", role)
 
 
 def test_roles_grant_what_the_issue_says() -> None:
@@ -51,7 +35,7 @@ def test_roles_grant_what_the_issue_says() -> None:
 def test_add_reads_one_line_of_stdin_and_stores_only_an_argon2_hash(
     cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stdin = _with_stdin(monkeypatch, PASSWORD + "\nthe next line is not read\n")
+    stdin = with_stdin(monkeypatch, PASSWORD + "\nthe next line is not read\n")
     assert cli("users", "add", "alice", "--role", "staff").code == 0
     assert stdin.read() == "the next line is not read\n"
     with engine.connect() as conn:
@@ -89,7 +73,7 @@ def test_users_change_role_password_and_state_and_unknown_names_fail(
     assert (user["role"], user["enabled"]) == ("admin", False)
     assert cli("users", "enable", "alice").code == 0
 
-    _with_stdin(monkeypatch, "another long password\n")
+    with_stdin(monkeypatch, "another long password\n")
     assert cli("users", "passwd", "alice").code == 0
     with engine.connect() as conn:
         stored = user_store.password_hash(conn, "alice")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from crawler.cli.main import run
 from crawler.crawl import crawl_once
@@ -33,9 +33,10 @@ from crawler.settings import Settings
 from sandbox.site import FixtureSite, SiteModel, WebPage
 from sandbox.telegram_dc import FakeDC
 from storage.migrate import job_queue_installed, upgrade_job_queue
-from storage.models import Base, CrawlRun, Item, Target
+from storage.models import CrawlRun, Item, Target
 from storage.models.operations import Lease
 from storage.watchlist_store import TargetSpec, add_target
+from tests.conftest import truncate_all
 from tests.integration.spider_world import CHILD_GUARD
 from tests.integration.telegram_support import API_HASH, PausingWorld, fill, items
 
@@ -92,12 +93,10 @@ def pg_engine(postgres_engine: Engine) -> Iterator[Engine]:
 
 
 def _empty(engine: Engine) -> None:
-    names = [table.name for table in Base.metadata.sorted_tables] + [
-        "item_fts", "procrastinate_jobs", "procrastinate_periodic_defers",
-        "procrastinate_events", "procrastinate_workers",
-    ]  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+    truncate_all(
+        engine, "procrastinate_jobs", "procrastinate_periodic_defers", "procrastinate_events",
+        "procrastinate_workers",
+    )  # fmt: skip
 
 
 def test_worker_on_sqlite_exits_2_with_one_line(
