@@ -140,15 +140,19 @@ def skeleton(text: str) -> Skeleton:
     else:
         codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         folded = fold_table().take(codepoints)
-    units = folded[folded != SEPARATOR]
+    return Skeleton(folded[folded != SEPARATOR], folded)
+
+
+def drop_vowel_separators(sk: Skeleton) -> Skeleton:
+    """Drop the vowel jamo standing between syllables (지ㅡ인 → 지인); after ``compose``, so
+    that a syllable spelled in jamo (ㅈㅣㅡ인) counts as one."""
+    units = sk.units
     is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
-    if is_vowel.any():  # cheap test first: most messages have no vowel jamo at all
-        dropped = _vowels_between_syllables(units, is_vowel)
-        if dropped.any():
-            # ``folded`` is this call's own array (``take`` copies), so it can be edited.
-            folded[np.flatnonzero(folded)[dropped]] = SEPARATOR
-            units = units[~dropped]
-    return Skeleton(units, folded)
+    kept = ~_vowels_between_syllables(units, is_vowel)
+    if kept.all():
+        return sk
+    ends = sk.starts + 1 if sk._ends is None else sk._ends
+    return Skeleton(units[kept], starts=sk.starts[kept], ends=ends[kept])
 
 
 def _vowels_between_syllables(units: np.ndarray, is_vowel: np.ndarray) -> np.ndarray:
@@ -228,4 +232,4 @@ def composable_pairs() -> list[str]:
 
 def fold_term(term: str) -> str:
     """The composed skeleton of a rule term or phrase, as a str of units."""
-    return "".join(map(chr, compose(skeleton(term)).units.tolist()))
+    return "".join(map(chr, drop_vowel_separators(compose(skeleton(term))).units.tolist()))
