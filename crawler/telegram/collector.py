@@ -225,6 +225,7 @@ class _ChannelRun:
             max_bytes=self.ctx.settings.media.max_bytes,
             stream_max_bytes=self.telegram.video_max_bytes,
             concurrency=self.telegram.media_concurrency,
+            doxx_key=self.ctx.settings.media.doxx_hmac_key(),
         )
         workers = hash_workers.shared(self.ctx.settings.media.hash_processes)
         history = History(

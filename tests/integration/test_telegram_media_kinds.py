@@ -151,10 +151,6 @@ def test_every_kind_is_recorded_and_hashed_and_no_bytes_stay(
     assert list(private_tmp.rglob("*")) == [] and list(work.rglob("*")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crawler/telegram/collector.py does not pass media.doxx_hmac_key() to MediaPolicy",
-)
 def test_the_same_doxxed_number_and_place_hash_alike_across_rooms(
     engine: Engine, db_url: str, telegram_world: World, threaded_dc: FakeDC
 ) -> None:
