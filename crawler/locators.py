@@ -14,10 +14,6 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 import idna
 
 from crawler.addresses import canonical_literal, host_refusal, literal_address
-
-# Webhook checks (crawler/matching/notify.py) still import these from here.
-from crawler.addresses import host_allowed as host_allowed
-from crawler.addresses import is_forbidden_address as is_forbidden_address
 from crawler.errors import LocatorError
 
 

@@ -61,10 +61,11 @@ _ZWJ = "\u200d"
 _FORMULA_START = frozenset("=+-@")
 # OWASP's list: a cell starting with TAB or CR is guarded whatever follows (CR has become LF).
 _GUARDED_FIRST = ("\t", "\n")
-# What a `cat` of a CSV file would let drive the terminal: C0 and C1 controls, DEL and the bidi
-# controls. TAB and LF are text; CR is turned into LF before this (see _csv_text).
+# What a `cat` of a CSV file would let drive or reorder the terminal: C0 and C1 controls, DEL,
+# the bidi controls and the Unicode line/paragraph separators. TAB and LF are text; CR is
+# turned into LF before this (see _csv_text).
 _CSV_UNSAFE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
 )
 
 # What json.dumps leaves raw that a `cat` of the output would let drive or reorder a terminal:

@@ -30,8 +30,9 @@ import requests
 from sqlalchemy import Connection, Engine
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
+from crawler.addresses import host_allowed, is_forbidden_address, literal_address
 from crawler.errors import LocatorError
-from crawler.locators import host_allowed, is_forbidden_address, literal_address, normalize_url
+from crawler.locators import normalize_url
 from crawler.logging import get_logger, register_secret
 from crawler.matching.alerts import severity_rank
 from crawler.settings import NotifySettings, Settings

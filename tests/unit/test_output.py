@@ -34,7 +34,7 @@ C0 = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 C1 = "".join(chr(c) for c in range(0x7F, 0xA0))
 DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\t\n\r\u2028\u2029]")
 # What a terminal would obey in a `cat` of a CSV file: everything above but TAB and LF.
-CSV_DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\r]")
+CSV_DANGEROUS = re.compile(f"[{re.escape(C0 + C1 + BIDI)}\r\u2028\u2029]")
 # Format characters that render as something (number signs spanning digits, hieroglyph layout).
 VISIBLE_FORMAT = {0x600, 0x601, 0x602, 0x603, 0x604, 0x605, 0x6DD, 0x70F, 0x890, 0x891, 0x8E2,
                   0x110BD, 0x110CD, *range(0x13430, 0x13440)}  # fmt: skip
