@@ -68,6 +68,7 @@ EVASIONS = [
     ("kyŏpchiin", "겹지인", Form.ROMANIZED, 0, 9),
     ("hapsung bang", "합성방", Form.ROMANIZED, 0, 12),  # ㅓ as u, as in Sung
     ("gaentel ㄱㄱ", "갠텔", Form.ROMANIZED, 0, 7),
+    ("tellegeuraem bang", "텔레그램방", Form.ROMANIZED, 0, 17),  # ㄹㄹ is ll
     ("ｊｉｉｎ ｎｅｕｎｇｙｏｋ", "지인능욕", Form.ROMANIZED, 0, 13),
     ("G인능욕", "지인능욕", Form.LATIN_PHONETIC, 0, 4),
     ("방: g 인 능 욕", "지인능욕", Form.LATIN_PHONETIC, 3, 10),

@@ -65,7 +65,9 @@ def _spell(term: str, consonants: str, vowels: str) -> tuple[str, ...]:
     for ch in term:
         initial, vowel, final = hangul.decompose(ch)
         index = hangul.CHOSEONG.index(initial)
-        if consonants != "mr":
+        if initial == "ㄹ" and previous_final == "ㄹ":
+            head = "l"  # ㄹㄹ is ll in both systems: 텔레 telle, not telre
+        elif consonants != "mr":
             head = _INITIAL_RR[index]
         elif previous_final in _VOICED_FINALS and initial in _MR_VOICED:
             head = _MR_VOICED[initial]
