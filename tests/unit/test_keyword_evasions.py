@@ -159,6 +159,12 @@ def test_digits_at_the_ends_of_a_term_are_not_read():
     assert matcher.scan("겹지인2") == []
 
 
+def test_a_lone_latin_vowel_after_hangul_is_not_a_mixed_spelling():
+    matcher = compile_rules([Rule("r", terms=("합성사이",))])
+    assert matcher.scan("합성사 i") == []
+    assert [h.form for h in matcher.scan("합성sai")] == [Form.MIXED_SCRIPT]
+
+
 def test_short_romanizations_are_not_generated():
     # 가게 → gage, 미스 → misu: English words or names, so spellings under six letters are left out.
     matcher = compile_rules([Rule("r", terms=("가게", "미스"))])

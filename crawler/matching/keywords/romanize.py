@@ -50,6 +50,8 @@ ROMANIZED_MIN_LETTERS = 6
 """Shorter all-Latin spellings are too often English words or names (가게 gage, 미스 misu, 보스
 bosu); whole-word matching does not help when the spelling *is* a word."""
 
+MIXED_MIN_LETTERS = 2
+
 
 def syllable_spellings(term: str) -> list[tuple[str, ...]]:
     """One tuple per system: the Latin spelling of each syllable of ``term`` (all Hangul)."""
@@ -99,12 +101,15 @@ def mixed_spellings(term: str) -> list[str]:
     One switch of script, Hangul first: the form as reported (a word begun in the Korean layout
     and finished in the Latin one). Latin then Hangul (jiin능욕) would double these literals,
     the largest group already (compile time grows with them), and switching back and forth
-    is not generated at all (2ⁿ mixes per system).
+    is not generated at all (2ⁿ mixes per system). The Latin part has at least
+    ``MIXED_MIN_LETTERS``: a lone a, i or o after Hangul is an enumeration or a typo.
     """
     if len(term) < 2 or not all(hangul.is_syllable(ch) for ch in term):
         return []
     mixed: dict[str, None] = {}
     for parts in syllable_spellings(term):
         for cut in range(1, len(term)):
-            mixed[term[:cut] + "".join(parts[cut:])] = None
+            latin = "".join(parts[cut:])
+            if len(latin) >= MIXED_MIN_LETTERS:
+                mixed[term[:cut] + latin] = None
     return list(mixed)
