@@ -100,7 +100,6 @@ class KeywordMatcher:
         # that jamo in this message spell syllables or may stand between syllables, and only
         # then is the skeleton reworked and scanned again (a numpy test of every message for
         # vowels cost 3 µs a message, ~10 % of the scan).
-        # message spell syllables, and only then is the skeleton composed and scanned again.
         pairs = fold.composable_pairs()
         self._vowel_trigger = len(keys) + len(pairs)
         pairs += list(hangul.JUNGSEONG)
