@@ -2,8 +2,11 @@
 
 Each choice here is a rule from DESIGN.md ("Manners and safety"):
 - Nothing reaches the network but the targets: cookies off (Scrapy's cookie jar makes
-  tldextract download the public-suffix list), no telnet console, no proxies from the
-  environment (a proxy would make the guard check the proxy instead of the destination).
+  tldextract download the public-suffix list), no proxies from the environment (a proxy would
+  make the guard check the proxy instead of the destination).
+- No listening socket: no telnet console, and no remote-control server (on by default since
+  Scrapy 2.19: it runs Python posted to a localhost port and writes its token to a job file
+  under the user's profile directory).
 - robots.txt obeyed and fail-closed (`FailClosedRobotsMiddleware`), an honest User-Agent with a
   contact URL, a per-domain delay plus AutoThrottle, 429 and challenges stop the domain.
 - The private-address guard sits in the resolver (`GuardedResolver`) and in a middleware.
@@ -38,6 +41,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "ROBOTSTXT_OBEY": True,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "HTTPPROXY_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
