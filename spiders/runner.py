@@ -14,30 +14,41 @@ Measured choices (Scrapy 2.19, Twisted 26.10, see bench/README.md):
 The parent sends the job (target, run id, settings) on stdin, never in argv or the
 environment. The child forks its ingest writer (spiders/writer.py: a `RunContext` with
 the matchers, on the other core), crawls, and prints its outcome as one JSON line on
-stdout. Measured cost: ~1.2 s of start-up per target (imports), so a pass over hundreds of
-spider targets spends minutes starting processes; one child per pass is the next step if
-that matters.
+stdout. It ends itself, writer first, when the parent dies or after `spiders.max_run_s`
+(`_Lifeline`), so no spider outlives the pass that started it. Measured cost: ~1.2 s of
+start-up per target (imports), so a pass over hundreds of spider targets spends minutes
+starting processes; one child per pass is the next step if that matters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import select
 import sys
+import threading
 from dataclasses import asdict, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from crawler.collect import RunStatus, Sink, TargetOutcome
 from crawler.logging import get_logger, redact_text
 from crawler.settings import ENV_PREFIX, Settings
 from storage.watchlist_store import TargetRow
 
+if TYPE_CHECKING:
+    from spiders.writer import IngestWriter
+
 log = get_logger(__name__)
 FIRST = asyncio.FIRST_COMPLETED
 SHUTDOWN_GRACE_S = 20.0
 """How long a spider told to stop may take to close (in-flight requests, the writer's commit)."""
+
+_STDOUT_FD, _STDERR_FD = 1, 2
+EXIT_ENDED = 3
+"""The child's exit status when its lifeline ended it (parent gone, or over its time)."""
 
 SPIDER_FOR_KIND = {"tme_preview": "tme_preview", "web_page": "page_watch"}
 _SETTINGS_SENT = {
@@ -140,7 +151,11 @@ def _target(row: dict[str, Any]) -> TargetRow:
 
 
 def run_job(job: dict[str, Any]) -> TargetOutcome:
-    """Run one spider to completion in this process (which must not have run a reactor yet)."""
+    """Run one spider to completion in this process (which must not have run a reactor yet).
+
+    The process ends itself, with its writer, when its parent dies or after
+    `spiders.max_run_s` (`_Lifeline`).
+    """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
@@ -154,6 +169,8 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
     settings = Settings(**job["settings"])
     # Forked first: no threads, reactor or database connections exist yet.
     writer = IngestWriter(job["settings"], job["run_id"])
+    lifeline = _Lifeline(writer, settings.spiders.max_run_s)
+    lifeline.start()
     engine = make_engine(settings.database_url)
     try:
         session = CrawlSession(settings, engine, _target(job["target"]), writer)
@@ -170,8 +187,62 @@ def run_job(job: dict[str, Any]) -> TargetOutcome:
         process.start()
         return session.outcome
     finally:
+        lifeline.stop()
         writer.kill()  # a no-op after a clean close; never leave it behind
         engine.dispose()
+
+
+class _Lifeline:
+    """Ends this spider process, writer first, when its parent dies or `max_run_s` is over.
+
+    Parent death: the parent holds the only read end of our stdout pipe (asyncio's
+    `communicate`), the kernel closes it when the parent dies, even by SIGKILL, and a pipe
+    without readers reports POLLERR to its writer. Not stdin: `communicate` closes it right
+    after sending the job. Not PR_SET_PDEATHSIG: it fires when the spawning *thread* ends, and
+    asyncio may spawn from a thread that ends long before the parent. Orphaned, a spider would
+    keep crawling and writing, racing the next pass over the same target.
+
+    Time: the parent kills a child that outlives `max_run_s` counted from the spawn; this timer
+    starts a little later and is the backstop for a parent that is alive but stuck.
+    """
+
+    def __init__(self, writer: IngestWriter, limit_s: float) -> None:
+        self._writer = writer
+        self._wake_r, self._wake_w = os.pipe()
+        why = f"spider ran longer than spiders.max_run_s ({limit_s:g} s)"
+        self._timer = threading.Timer(limit_s, self._end, (why,))
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        """Call after the writer is forked: a fork must not copy running threads."""
+        threading.Thread(target=self._watch_parent, name="lifeline", daemon=True).start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """The run is over: leave a caller that goes on (a benchmark) alone."""
+        self._timer.cancel()
+        os.write(self._wake_w, b"x")
+
+    def _watch_parent(self) -> None:
+        poller = select.poll()
+        poller.register(_STDOUT_FD, 0)  # POLLERR and POLLHUP are reported regardless
+        poller.register(self._wake_r, select.POLLIN)
+        while True:
+            for fd, events in poller.poll():
+                if fd == self._wake_r or events & select.POLLNVAL:
+                    return  # stopped, or no stdout to watch: nothing more to learn here
+                if events & (select.POLLERR | select.POLLHUP):
+                    self._end("the parent process is gone")
+
+    def _end(self, why: str) -> NoReturn:
+        """Kill the writer first (its open transaction rolls back: nothing is written after
+        this), say why as the last line of stderr (the parent reports it), and exit at once:
+        a graceful Scrapy close would go on fetching and writing for a parent that is gone or
+        no longer waiting."""
+        self._writer.kill()
+        with contextlib.suppress(OSError):
+            os.write(_STDERR_FD, f"\n{why}\n".encode())
+        os._exit(EXIT_ENDED)
 
 
 def main() -> None:

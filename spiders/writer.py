@@ -17,7 +17,9 @@ import asyncio
 import multiprocessing
 import os
 import queue
+import threading
 from collections.abc import Sequence
+from multiprocessing.connection import wait
 from multiprocessing.queues import Queue
 from typing import Any
 
@@ -38,13 +40,13 @@ def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue
     from crawler.settings import Settings
     from storage.engine import make_engine
 
+    threading.Thread(target=_die_with_spider, name="die-with-spider", daemon=True).start()
     settings = Settings(**settings_doc)
     engine = make_engine(settings.database_url)
-    spider_pid = os.getppid()
     error: str | None = None
     try:
         run = RunContext(engine, settings, run_id, build_matchers(engine, settings))
-        while (batch := _next(jobs, spider_pid)) is not None:
+        while (batch := jobs.get()) is not None:
             if error is None:  # after a failure, drain so the spider never blocks on put
                 try:
                     run.emit(batch)
@@ -52,22 +54,23 @@ def _work(settings_doc: dict[str, Any], run_id: int, jobs: Queue, results: Queue
                     error = f"ingest failed: {type(exc).__name__}"
     except Exception as exc:
         error = f"ingest writer failed: {type(exc).__name__}"
-        while _next(jobs, spider_pid) is not None:
+        while jobs.get() is not None:
             pass
     finally:
         engine.dispose()
         results.put(error)
 
 
-def _next(jobs: Queue, spider_pid: int) -> list[Observation] | None:
-    """The next batch; None at the end, or when the spider process is gone (killed after
-    `spiders.max_run_s`): an orphaned writer must not wait forever."""
-    while True:
-        try:
-            return jobs.get(timeout=_POLL_S)
-        except queue.Empty:
-            if os.getppid() != spider_pid:
-                return None
+def _die_with_spider() -> None:
+    """Exit the moment the spider process is gone, however it ended (killed by its parent or
+    by its own lifeline, or crashed): an orphaned writer would otherwise go on ingesting the
+    batches still queued, and wait forever for more. The sentinel is the read end of a pipe
+    whose write end only the spider holds, so it turns readable at its death. Exiting
+    mid-batch rolls that batch's transaction back; the spider saved no paging state past it."""
+    spider = multiprocessing.parent_process()
+    if spider is not None:
+        wait([spider.sentinel])
+        os._exit(1)
 
 
 class IngestWriter:
