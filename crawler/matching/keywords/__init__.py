@@ -1,4 +1,5 @@
-"""Keyword rules matched through spacing, look-alike, jamo and initial-consonant evasions."""
+"""Keyword rules matched through spacing, look-alike, jamo, initial-consonant, romanized,
+mixed-script, letter/digit-reading and (opt-in) one-jamo-slip evasions."""
 
 from crawler.matching.keywords.engine import Hit, KeywordMatcher, compile_rules
 from crawler.matching.keywords.loader import load_rules_yaml
