@@ -1,52 +1,32 @@
-"""Settings: defaults, then a TOML file, then `CHANWATCH_*` environment variables.
+"""The settings' models: every section, its defaults and checks, and the `CHANWATCH_*` names.
 
-The file is `--config PATH`, else `$CHANWATCH_CONFIG`, else `./chanwatch.toml` when present.
-Environment variables are `CHANWATCH_<SECTION>__<KEY>`; list values there are JSON. Unknown
-keys are errors: a typo in a safety setting must never be silently ignored. An empty variable is
-unset, so `${VAR:-}` in a compose file or an `.env` line without a value leaves the default.
+Loading them (defaults, then a TOML file, then `CHANWATCH_*` environment variables) is
+crawler/settings_loading.py. Unknown keys are errors: a typo in a safety setting must never be
+silently ignored.
 
 `CHANWATCH_SECRET_*` is reserved for secrets that the settings reference (`env:VAR` sessions):
 those variables are never read as settings, and a reference into the rest of the `CHANWATCH_`
-namespace is refused, so a secret's name can never collide with a setting's.
+namespace is refused, so a secret's name can never collide with a setting's. How a reference
+is read is crawler/secret_refs.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
-import tomllib
-from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crawler.errors import ConfigError
+from crawler.secret_refs import resolve_reference
 
 ENV_PREFIX = "CHANWATCH_"
 SECRET_ENV_PREFIX = "CHANWATCH_SECRET_"  # noqa: S105  (a name prefix, not a secret)
-CONFIG_ENV = "CHANWATCH_CONFIG"
-DEFAULT_CONFIG_FILE = "chanwatch.toml"
-# Variables that share the prefix but are not settings keys. CHANWATCH_DB_PASSWORD feeds
-# docker-compose.yml's interpolation; users export it in the shell they run chanwatch from too.
-_NON_SETTING_ENV = {"CHANWATCH_CONFIG", "CHANWATCH_TEST_DATABASE_URL", "CHANWATCH_DB_PASSWORD"}
 
 
-def _in_settings_namespace(var: str) -> bool:
+def in_settings_namespace(var: str) -> bool:
     """Whether `var` belongs to the settings' names: CHANWATCH_*, except the reserved secrets.
 
     Case-insensitive, as pydantic-settings matches names."""
@@ -54,14 +34,18 @@ def _in_settings_namespace(var: str) -> bool:
     return name.startswith(ENV_PREFIX) and not name.startswith(SECRET_ENV_PREFIX)
 
 
-def _setting_env_vars() -> list[str]:
-    """The environment variables read as settings, sorted: empty ones are unset
-    (`env_ignore_empty`), and neither the reserved secrets nor CHANWATCH_CONFIG are settings."""
-    return sorted(
-        var
-        for var, value in os.environ.items()
-        if value and _in_settings_namespace(var) and var.upper() not in _NON_SETTING_ENV
-    )
+def _refuse_settings_namespace(reference: str) -> None:
+    """Refuse an `env:VAR` reference to a variable in the settings' names.
+
+    A CHANWATCH_ variable other than CHANWATCH_SECRET_* is read as a setting, and as an unknown
+    one it stops every command: the reference is refused when the settings are loaded."""
+    var = reference[4:] if reference.startswith("env:") else ""
+    if in_settings_namespace(var):
+        raise ValueError(
+            f"env:{var} is in the settings namespace ({ENV_PREFIX}*); name the variable "
+            f"{SECRET_ENV_PREFIX}* or keep it outside {ENV_PREFIX}*, "
+            f"e.g. env:{SECRET_ENV_PREFIX}{var[len(ENV_PREFIX) :]}"
+        )
 
 
 class _Section(BaseModel):
@@ -75,39 +59,17 @@ class TelegramAccount(_Section):
 
     @model_validator(mode="after")
     def _reference_outside_settings(self) -> TelegramAccount:
-        # A CHANWATCH_ variable other than CHANWATCH_SECRET_* is read as a setting, and as an
-        # unknown one it stops every command: refuse the reference when the file is loaded.
-        raw = self.session.get_secret_value().strip()
-        var = raw[4:] if raw.startswith("env:") else ""
-        if _in_settings_namespace(var):
-            raise ValueError(
-                f"account {self.name!r}: env:{var} is in the settings namespace "
-                f"({ENV_PREFIX}*); a session variable must be named {SECRET_ENV_PREFIX}* or "
-                f"lie outside {ENV_PREFIX}*, e.g. env:{SECRET_ENV_PREFIX}{var[len(ENV_PREFIX) :]}"
-            )
+        try:
+            _refuse_settings_namespace(self.session.get_secret_value().strip())
+        except ValueError as exc:
+            raise ValueError(f"account {self.name!r}: {exc}") from None
         return self
 
     def resolve_session(self) -> str:
         """The StringSession text, read from the environment or a file when referenced."""
-        raw = self.session.get_secret_value().strip()
-        if raw.startswith("env:"):
-            var = raw[4:]
-            value = os.environ.get(var)
-            if not value:
-                raise ConfigError(
-                    f"telegram account {self.name!r}: environment variable {var} is not set"
-                )
-            return value.strip()
-        if raw.startswith("file:"):
-            path = Path(raw[5:]).expanduser()
-            try:
-                return path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"telegram account {self.name!r}: cannot read session file {path}: "
-                    f"{exc.strerror}"
-                ) from None
-        return raw
+        return resolve_reference(
+            self.session.get_secret_value(), f"telegram account {self.name!r} session"
+        )
 
 
 class TelegramSettings(_Section):
@@ -182,13 +144,8 @@ class MediaSettings(_Section):
     @field_validator("doxx_key")
     @classmethod
     def _key_reference_outside_settings(cls, value: SecretStr | None) -> SecretStr | None:
-        raw = value.get_secret_value().strip() if value is not None else ""
-        var = raw[4:] if raw.startswith("env:") else ""
-        if _in_settings_namespace(var):
-            raise ValueError(
-                f"env:{var} is in the settings namespace ({ENV_PREFIX}*); name the variable "
-                f"{SECRET_ENV_PREFIX}* or keep it outside {ENV_PREFIX}*"
-            )
+        if value is not None:
+            _refuse_settings_namespace(value.get_secret_value().strip())
         return value
 
     def doxx_hmac_key(self) -> bytes | None:
@@ -201,18 +158,7 @@ class MediaSettings(_Section):
             # The masked form a JSON dump of the settings carries (a spider child's job): the
             # key did not travel, and hashing with the mask would make every install agree.
             return None
-        if raw.startswith("env:"):
-            key = os.environ.get(raw[4:], "").strip()
-            if not key:
-                raise ConfigError(f"media.doxx_key: environment variable {raw[4:]} is not set")
-        elif raw.startswith("file:"):
-            path = Path(raw[5:]).expanduser()
-            try:
-                key = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"media.doxx_key: cannot read {path}: {exc.strerror}") from None
-        else:
-            key = raw
+        key = resolve_reference(raw, "media.doxx_key")
         if len(key) < 16:
             raise ConfigError("media.doxx_key: the key must be at least 16 characters")
         return key.encode("utf-8")
@@ -323,11 +269,7 @@ class AuditSettings(_Section):
         kind, _, where = value.partition(":")
         if kind not in ("file", "env") or not where:
             raise ValueError('must be "file:PATH" or "env:VAR" (never the key itself)')
-        if kind == "env" and _in_settings_namespace(where):
-            raise ValueError(
-                f"env:{where} is in the settings namespace ({ENV_PREFIX}*); name the variable "
-                f"{SECRET_ENV_PREFIX}*, e.g. env:{SECRET_ENV_PREFIX}AUDIT_KEY"
-            )
+        _refuse_settings_namespace(value)
         return value
 
 
@@ -369,100 +311,6 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives through init_settings (see load_settings), so that the
-        # environment overrides it key by key.
+        # The TOML file arrives through init_settings (see settings_loading.load_settings), so
+        # that the environment overrides it key by key.
         return (env_settings, init_settings)
-
-
-def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
-    """Which settings file applies: --config, else $CHANWATCH_CONFIG, else ./chanwatch.toml."""
-    if explicit:
-        return Path(explicit)
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        return Path(from_env)
-    local = Path(DEFAULT_CONFIG_FILE)
-    return local if local.is_file() else None
-
-
-def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
-    """Layer defaults, the TOML file and the environment; raise ConfigError with one clear line."""
-    path = config_path(explicit)
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except OSError as exc:
-            raise ConfigError(f"config file {path}: {exc.strerror}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
-    _reject_unknown_env()
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(_first_error(exc, path)) from None
-    except SettingsError:
-        # pydantic-settings could not decode a JSON value; its message names only the section.
-        raise ConfigError(_env_json_error()) from None
-
-
-def _env_json_error() -> str:
-    for var in _setting_env_vars():
-        try:
-            json.loads(os.environ[var])
-        except ValueError:
-            if _expects_json(var[len(ENV_PREFIX) :].lower()):
-                return f"environment variable {var}: not valid JSON (lists and tables are JSON)"
-    return "environment: a list or table value is not valid JSON"
-
-
-def _expects_json(path: str) -> bool:
-    section, _, key = path.partition("__")
-    field = Settings.model_fields.get(section)
-    annotation = field.annotation if field is not None else None
-    if key and isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        sub = annotation.model_fields.get(key.split("__")[0])
-        annotation = sub.annotation if sub is not None else None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return True
-    return get_origin(annotation) in (tuple, list, dict)
-
-
-def _reject_unknown_env() -> None:
-    known_sections = {name: model.annotation for name, model in Settings.model_fields.items()}
-    for var in _setting_env_vars():
-        section, _, key = var[len(ENV_PREFIX) :].lower().partition("__")
-        if section not in known_sections:
-            # Most likely a secret named for a setting: say where secrets go.
-            raise ConfigError(
-                f"environment variable {var}: unknown setting {section!r} "
-                f"(a secret referenced as env:VAR is named {SECRET_ENV_PREFIX}*)"
-            )
-        annotation = known_sections[section]
-        if key and not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            raise ConfigError(f"environment variable {var}: {section!r} has no keys")
-        if key and key.split("__")[0] not in annotation.model_fields:  # type: ignore[union-attr]
-            raise ConfigError(f"environment variable {var}: unknown setting {section}.{key}")
-
-
-def _first_error(exc: ValidationError, path: Path | None) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"])
-    message = error["msg"]
-    if error["type"] == "extra_forbidden":
-        message = "unknown setting"
-    elif error["type"] == "value_error":
-        # Our validators' own words, without pydantic's "Value error, " in front.
-        message = str(error["ctx"]["error"])
-    env_var = ENV_PREFIX + "__".join(str(part) for part in error["loc"][:2]).upper()
-    if os.environ.get(env_var):
-        origin = f" (from {env_var})"
-    elif path is not None:
-        origin = f" (in {path})"
-    else:
-        origin = ""
-    line = f"setting {key}: {message}{origin}"
-    # One line even when a key from the file holds a newline.
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)

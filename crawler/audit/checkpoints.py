@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 from sqlalchemy import Connection
 
 from crawler.errors import ConfigError, UserError
+from crawler.secret_refs import resolve_reference
 from storage import audit_store
 
 PURPOSE = "chanwatch audit checkpoint"
@@ -62,17 +63,7 @@ def load_signing_key(reference: str | None) -> Ed25519PrivateKey:
             "audit.signing_key is not set: make a key with `chanwatch audit keygen PATH`, "
             'then set signing_key = "file:PATH" in [audit]'
         )
-    kind, _, where = reference.partition(":")
-    if kind == "env":
-        pem = os.environ.get(where, "")
-        if not pem.strip():
-            raise ConfigError(f"audit.signing_key: environment variable {where} is not set")
-    else:
-        try:
-            pem = Path(where).expanduser().read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            detail = getattr(exc, "strerror", None) or "not a PEM file"
-            raise ConfigError(f"audit.signing_key: cannot read {where}: {detail}") from None
+    pem = resolve_reference(reference, "audit.signing_key")
     try:
         key = load_pem_private_key(pem.encode("ascii"), password=None)
     except (ValueError, TypeError, UnicodeEncodeError):

@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from crawler.errors import UserError
 from crawler.logging import register_secret
-from crawler.settings import Settings, load_settings
+from crawler.settings import Settings
+from crawler.settings_loading import load_settings
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
 

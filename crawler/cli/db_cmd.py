@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from crawler.cli.context import app_context
 from crawler.errors import UserError
-from crawler.settings import DEFAULT_CONFIG_FILE
+from crawler.settings_loading import DEFAULT_CONFIG_FILE
 from storage.migrate import current_revision, upgrade, upgrade_job_queue
 from storage.search import catch_up
 

@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import Engine
 
 from crawler.cli.main import app, run
-from crawler.settings import load_settings
+from crawler.settings_loading import load_settings
 from tests.integration.cli_runner import Cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from crawler.settings import Settings, load_settings
+from crawler.settings import Settings
+from crawler.settings_loading import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "chanwatch.example.toml"
 

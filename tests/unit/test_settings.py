@@ -1,4 +1,5 @@
-"""crawler.settings: defaults < TOML file < CHANWATCH_* environment, strictly validated.
+"""crawler.settings and crawler.settings_loading: defaults < TOML file < CHANWATCH_* environment,
+strictly validated.
 
 Every test runs in an empty directory with no CHANWATCH_* variables, so the process
 environment of the test run cannot change an outcome.
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import ConfigError
-from crawler.settings import Settings, TelegramAccount, load_settings
+from crawler.settings import Settings, TelegramAccount
+from crawler.settings_loading import load_settings
 
 SECRET_HASH = "0123456789abcdef0123456789abcdef"
 SECRET_SESSION = "1BVtsOKABu" + "x" * 60 + "SESSIONSECRET=="
