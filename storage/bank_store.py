@@ -219,7 +219,9 @@ def upsert_rules(conn: Connection, rules: Sequence[dict[str, Any]], at: datetime
     stmt = dialect_insert(conn, _rules).values(
         [{**rule, "enabled": True, "updated_at": at} for rule in rules]
     )
-    columns = ("terms", "regexes", "allowlist", "language", "severity", "enabled", "updated_at")
+    columns = (
+        "terms", "regexes", "allowlist", "language", "severity", "slip", "enabled", "updated_at"
+    )
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["name"], set_={c: getattr(stmt.excluded, c) for c in columns}

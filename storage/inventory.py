@@ -10,7 +10,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, inspect, select, text
 
-from storage.models import Alert, Base, HashBank, Item, Rule, Source, Target, Watchlist
+from storage.models import (
+    Alert,
+    AuditLog,
+    Base,
+    HashBank,
+    Item,
+    Rule,
+    Source,
+    Target,
+    User,
+    Watchlist,
+)
+from storage.models.operations import AuditCheckpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +34,15 @@ class Contents:
     banks: int
     rules: int
     alerts: int
+    people: int
+    """Users and audit rows: only an installation someone operates has them."""
 
     def holds_only(self, watchlist: str) -> bool:
         """True for a fresh or empty database, or one whose only watchlist is `watchlist`."""
         if not self.migrated:
             return True
+        if self.people:
+            return False
         if self.watchlists:
             return self.watchlists == {watchlist}
         return not (self.sources or self.items or self.banks or self.rules or self.alerts)
@@ -35,11 +51,11 @@ class Contents:
 def contents(engine: Engine) -> Contents:
     with engine.connect() as conn:
         if not inspect(conn).has_table(Watchlist.__tablename__):
-            return Contents(False, frozenset(), 0, 0, 0, 0, 0)
+            return Contents(False, frozenset(), 0, 0, 0, 0, 0, 0)
         names = frozenset(conn.execute(select(Watchlist.name)).scalars())
-        return Contents(
-            True, names, *(_count(conn, model) for model in (Source, Item, HashBank, Rule, Alert))
-        )
+        counts = (_count(conn, model) for model in (Source, Item, HashBank, Rule, Alert))
+        people = _count(conn, User) + _count(conn, AuditLog)
+        return Contents(True, names, *counts, people)
 
 
 def _count(conn: Connection, model: type[Base]) -> int:
@@ -79,8 +95,10 @@ def collection_counts(conn: Connection) -> CollectionCounts:
 def wipe(engine: Engine) -> None:
     """Empty every table of a PostgreSQL database, keeping its schema (SQLite files are
     simply deleted by their owner). The caller checked `contents(...).holds_only(...)`."""
-    # item_fts is storage.search's own table, outside the ORM metadata.
-    names = [table.name for table in Base.metadata.sorted_tables] + ["item_fts"]
+    # item_fts is storage.search's own table, outside the ORM metadata. The audit tables are
+    # append-only (their triggers refuse TRUNCATE) and empty here: `holds_only` saw to that.
+    audit = {AuditLog.__tablename__, AuditCheckpoint.__tablename__}
+    names = [t.name for t in Base.metadata.sorted_tables if t.name not in audit] + ["item_fts"]
     with engine.begin() as conn:
         tables = ", ".join(f'"{name}"' for name in names)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))

@@ -73,9 +73,9 @@ def list_rules(
         print_json(records)
         return
     print_table(
-        ["rule", "severity", "language", "terms", "regexes", "allowlist", "enabled"],
+        ["rule", "severity", "language", "terms", "regexes", "allowlist", "slip", "enabled"],
         [[r["name"], r["severity"], r["language"] or "-", ", ".join(r["terms"]),
-          len(r["regexes"]), len(r["allowlist"]), r["enabled"]] for r in records],
+          len(r["regexes"]), len(r["allowlist"]), r["slip"], r["enabled"]] for r in records],
     )  # fmt: skip
 
 

@@ -30,6 +30,10 @@ KEYWORD_CONFIDENCE = {
     "lookalike": 0.8,
     "jamo": 0.6,
     "initials": 0.4,
+    "romanized": 0.6,
+    "latin_phonetic": 0.7,
+    "mixed_script": 0.7,
+    "jamo_slip": 0.3,
 }
 """How sure a keyword hit is, by the form it took: evasions that also occur by accident (initial
 consonants above all) rank lower than the term as written."""

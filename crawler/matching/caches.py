@@ -70,6 +70,7 @@ def rule_from_row(row: dict) -> Rule:
         allowlist=tuple(row["allowlist"] or ()),
         language=row["language"],
         severity=row["severity"],
+        slip=bool(row["slip"]),
     )
 
 
@@ -81,4 +82,5 @@ def rule_to_row(rule: Rule) -> dict:
         "allowlist": list(rule.allowlist),
         "language": rule.language,
         "severity": str(rule.severity),
+        "slip": rule.slip,
     }

@@ -64,6 +64,8 @@ class Rule(Base):
     allowlist: Mapped[list[str]] = mapped_column(Json, default=list)
     language: Mapped[str | None] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16), default="medium")
+    slip: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Also match one-jamo slips of long terms (opt-in; reported one severity lower)."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

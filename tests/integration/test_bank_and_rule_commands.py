@@ -72,3 +72,21 @@ def test_rules_test_with_rules_loaded_is_quiet_on_stderr(cli: Cli, tmp_path: Pat
     assert cli("rules", "import", "rules.yaml").code == 0
     result = cli("rules", "test", "자연노을 사진", "--format", "json")
     assert (result.code, json.loads(result.out), result.err) == (0, [], "")
+
+
+def test_a_rule_imported_with_slip_keeps_it_and_catches_a_one_jamo_slip(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: rooms\n    severity: high\n    slip: true\n    terms: [지인능욕]\n",
+        encoding="utf-8",
+    )
+    assert cli("rules", "import", str(tmp_path / "rules.yaml")).code == 0
+    (listed,) = json.loads(cli("rules", "list", "--format", "json").out)
+    assert listed["slip"] is True
+
+    Pipeline(engine).ingest([post(1, "지잉능욕 방")])
+
+    (alert,) = alerts(engine)
+    (hit,) = alert["evidence"]["hits"]
+    assert (hit["form"], hit["severity"], alert["severity"]) == ("jamo_slip", "medium", "medium")
