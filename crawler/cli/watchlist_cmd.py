@@ -19,14 +19,9 @@ from crawler.cli.output import print_csv, print_json, print_table
 from crawler.errors import UserError
 from crawler.input_limits import MAX_YAML_BYTES
 from crawler.locators import Locator, TargetKind, normalize
-from crawler.watchlists import (
-    DEFAULT_LIST,
-    checked_list_name,
-    export_yaml,
-    format_interval,
-    parse_watchlist_yaml,
-    target_spec,
-)
+from crawler.watchlist_export import export_yaml
+from crawler.watchlist_targets import DEFAULT_LIST, checked_list_name, format_interval, target_spec
+from crawler.watchlists import parse_watchlist_yaml
 from storage import watchlist_store as store
 
 app = typer.Typer(

@@ -1,4 +1,5 @@
-"""crawler.watchlists: intervals, atomic YAML import with every problem by line, YAML export."""
+"""crawler.watchlists and its targets and export: intervals, atomic YAML import with every
+problem by line, YAML export."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ from hypothesis import strategies as st
 
 from crawler.errors import UserError
 from crawler.input_limits import MAX_INTERVAL_S, InputError
-from crawler.watchlists import (
+from crawler.watchlist_export import export_yaml
+from crawler.watchlist_targets import (
     DEFAULT_INTERVAL_S,
-    WatchlistFileError,
     checked_list_name,
-    export_yaml,
     format_interval,
     parse_interval,
-    parse_watchlist_yaml,
     target_spec,
 )
+from crawler.watchlists import WatchlistFileError, parse_watchlist_yaml
 from storage.watchlist_store import TargetRow, TargetSpec
 
 EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "config" / "watchlists" / "example.yaml"
