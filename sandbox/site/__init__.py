@@ -1,8 +1,9 @@
 """A local site that serves t.me/s-shaped channel pages (with the real markup's traps),
 ordinary pages, images, robots.txt, redirects and faults, on 127.0.0.1 only.
 
-`model` says what the site holds, `render`/`pages` make the HTML, `images` the image bytes,
-`server` serves it all and records every request; `traps` is a channel with every trap.
+`model` says what the site holds; `render` (a message), `render_media` (its media), `markup`
+(what both use) and `pages` make the HTML, `images` the image bytes, `server` serves it all and
+records every request; `traps` is a channel with every trap.
 (Hypothesis strategies for hostile preview-flavoured HTML live in tests/hostile_html.py.)
 """
 

@@ -1,4 +1,4 @@
-"""HTML shaped like t.me's: the /s/ preview with its traps, landing pages, ordinary pages.
+"""One message of the t.me/s preview, with its traps: text, forwards, replies, reactions, footer.
 
 The markup follows real t.me/s pages (class names, nesting, attribute forms), including the
 parts a parser trips on: the quoted reply text is a `tgme_widget_message_text` placed before
@@ -14,38 +14,18 @@ import json
 from datetime import UTC, timedelta, timezone
 from html import escape
 
+from sandbox.site.markup import absolute, attr, background, permalink
 from sandbox.site.model import (
-    AlbumItem,
-    Document,
     FixtureChannel,
     FixturePost,
     Forward,
     LinkPreview,
-    Location,
-    Media,
-    Photo,
-    Poll,
     Reaction,
     Reply,
-    RoundVideo,
-    Sticker,
     TextLink,
     TextPart,
-    Video,
-    Voice,
 )
-
-
-def _a(value: str) -> str:
-    return escape(value, quote=True)
-
-
-def _bg(url: str, quote: str = "'") -> str:
-    return f"background-image:url({quote}{url}{quote})"
-
-
-def _abs(base_url: str, path: str) -> str:
-    return path if "://" in path or path.startswith("//") else f"{base_url}{path}"
+from sandbox.site.render_media import render_album, render_media
 
 
 def data_view(channel: FixtureChannel, message_id: int) -> str:
@@ -67,7 +47,7 @@ def _is_emoji(char: str) -> bool:
 def _emoji(char: str) -> str:
     code = char.encode().hex().upper()
     return (
-        f'<i class="emoji" style="{_bg(f"//telegram.org/img/emoji/40/{code}.png")}">'
+        f'<i class="emoji" style="{background(f"//telegram.org/img/emoji/40/{code}.png")}">'
         f"<b>{escape(char)}</b></i>"
     )
 
@@ -91,15 +71,15 @@ def render_text(parts: tuple[TextPart, ...]) -> str:
 def _text_link(link: TextLink) -> str:
     text = escape(link.text, quote=False)
     if link.text.startswith(("#", "$", "@")):
-        return f'<a href="{_a(link.href)}">{text}</a>'
+        return f'<a href="{attr(link.href)}">{text}</a>'
     if link.text != link.href:
         # Telegram's own warning for text links whose text is not their address.
         confirm = "return confirm('Open this link?\\n\\n'+this.href);"
         return (
-            f'<a href="{_a(link.href)}" target="_blank" rel="noopener" '
-            f'onclick="{_a(confirm)}">{text}</a>'
+            f'<a href="{attr(link.href)}" target="_blank" rel="noopener" '
+            f'onclick="{attr(confirm)}">{text}</a>'
         )
-    return f'<a href="{_a(link.href)}" target="_blank" rel="noopener">{text}</a>'
+    return f'<a href="{attr(link.href)}" target="_blank" rel="noopener">{text}</a>'
 
 
 def _datetime_attr(post: FixturePost) -> str:
@@ -111,11 +91,6 @@ def _datetime_attr(post: FixturePost) -> str:
     return when.isoformat()
 
 
-def _permalink(channel: FixtureChannel, message_id: int, single: bool = False) -> str:
-    origin = channel.permalink_origin or ""
-    return f"{origin}/{channel.name}/{message_id}" + ("?single" if single else "")
-
-
 def _forward(forward: Forward) -> str:
     name = f'<span dir="auto">{escape(forward.name)}</span>'
     if forward.username is None:
@@ -124,7 +99,7 @@ def _forward(forward: Forward) -> str:
         href = f"https://t.me/{forward.username}" + (
             f"/{forward.message_id}" if forward.message_id else ""
         )
-        inner = f'<a class="tgme_widget_message_forwarded_from_name" href="{_a(href)}">{name}</a>'
+        inner = f'<a class="tgme_widget_message_forwarded_from_name" href="{attr(href)}">{name}</a>'
     return (
         f'<div class="tgme_widget_message_forwarded_from accent_color">Forwarded from {inner}</div>'
     )
@@ -132,7 +107,7 @@ def _forward(forward: Forward) -> str:
 
 def _reply(channel: FixtureChannel, reply: Reply) -> str:
     return (
-        f'<a class="tgme_widget_message_reply" href="{_a(_permalink(channel, reply.message_id))}">'
+        f'<a class="tgme_widget_message_reply" href="{attr(permalink(channel, reply.message_id))}">'
         '<div class="tgme_widget_message_author accent_color">'
         f'<span class="tgme_widget_message_author_name" dir="auto">{escape(reply.author)}</span>'
         "</div>"
@@ -141,181 +116,12 @@ def _reply(channel: FixtureChannel, reply: Reply) -> str:
     )
 
 
-def _photo(channel: FixtureChannel, base_url: str, photo: Photo, href: str, grouped: bool) -> str:
-    style = _bg(_abs(base_url, photo.image), photo.quote)
-    if grouped:
-        return (
-            '<a class="tgme_widget_message_photo_wrap grouped_media_wrap blured js-message_photo" '
-            f'style="left:0px;top:0px;width:200px;height:200px;{_a(style)}" data-ratio="1" '
-            f'href="{_a(href)}"><div class="grouped_media_helper" style="left:0;top:0">'
-            '<div class="tgme_widget_message_photo grouped_media"></div></div></a>'
-        )
-    return (
-        f'<a class="tgme_widget_message_photo_wrap {channel.channel_id} blured" '
-        f'href="{_a(href)}" style="width:800px;{_a(style)}">'
-        '<div class="tgme_widget_message_photo" style="padding-top:56.25%"></div></a>'
-    )
-
-
-def _video(base_url: str, video: Video, href: str, grouped: bool) -> str:
-    extra = " grouped_media_wrap blured" if grouped else " not_supported"
-    if video.src is not None:
-        body = (
-            '<div class="tgme_widget_message_video_wrap">'
-            f'<video class="tgme_widget_message_video js-message_video" '
-            f'src="{_a(_abs(base_url, video.src))}" width="100%" height="100%"></video></div>'
-        )
-    else:
-        body = (
-            '<div class="message_media_not_supported_wrap">'
-            '<div class="message_media_not_supported">'
-            '<div class="message_media_not_supported_label">Media is too big</div>'
-            '<span class="message_media_view_in_telegram">VIEW IN TELEGRAM</span></div></div>'
-        )
-    return (
-        f'<a class="tgme_widget_message_video_player{extra} js-message_video_player" '
-        f'href="{_a(href)}">'
-        f'<i class="tgme_widget_message_video_thumb" '
-        f'style="{_a(_bg(_abs(base_url, video.thumb)))}"></i>{body}'
-        '<div class="message_video_play"></div>'
-        '<time class="message_video_duration js-message_video_duration">'
-        f"{escape(video.duration)}</time></a>"
-    )
-
-
-def _sticker(base_url: str, sticker: Sticker) -> str:
-    image = _abs(base_url, sticker.image)
-    src = _abs(base_url, sticker.src or "")
-    if sticker.kind == "static":
-        inner = (
-            f'<i class="tgme_widget_message_sticker js-sticker_image" '
-            f'style="width:256px;{_a(_bg(image))}" data-webp="{_a(image)}"></i>'
-        )
-        return f'<div class="tgme_widget_message_sticker_wrap media_supported_cont">{inner}</div>'
-    if sticker.kind == "animated":
-        inner = (
-            '<i class="tgme_widget_message_tgsticker js-tgsticker_image" style="width:256px">'
-            f'<div class="tgme_widget_message_tgsticker_image" style="{_a(_bg(image))}"></div>'
-            '<picture class="tgme_widget_message_tgsticker_image">'
-            f'<source type="application/x-tgsticker" srcset="{_a(src)}"></picture></i>'
-        )
-        return f'<div class="tgme_widget_message_sticker_wrap media_supported_cont">{inner}</div>'
-    return (
-        '<div class="tgme_widget_message_videosticker_wrap media_supported_cont">'
-        '<i class="tgme_widget_message_videosticker js-videosticker" style="width:256px">'
-        f'<video class="js-videosticker_video" src="{_a(src)}" width="100%" height="100%" '
-        f'preload muted autoplay loop playsinline><img src="{_a(image)}"></video></i></div>'
-    )
-
-
-def _poll(poll: Poll) -> str:
-    options = "".join(
-        '<div class="tgme_widget_message_poll_option">'
-        '<div class="tgme_widget_message_poll_option_percent">0%</div>'
-        '<div class="tgme_widget_message_poll_option_value">'
-        f'<div class="tgme_widget_message_poll_option_text" dir="auto">{escape(option)}</div>'
-        '<div class="tgme_widget_message_poll_option_bar" style="width:0%"></div></div></div>'
-        for option in poll.options
-    )
-    return (
-        '<div class="tgme_widget_message_poll js-poll">'
-        f'<div class="tgme_widget_message_poll_question" dir="auto">{escape(poll.question)}</div>'
-        '<div class="tgme_widget_message_poll_type">Anonymous poll</div>'
-        f'<div class="tgme_widget_message_poll_options">{options}</div></div>'
-    )
-
-
-def _voice(base_url: str, voice: Voice, href: str) -> str:
-    src = _abs(base_url, voice.src)
-    return (
-        f'<a class="tgme_widget_message_voice_player js-message_voice_player" href="{_a(href)}">'
-        f'<audio class="tgme_widget_message_voice js-message_voice" src="{_a(src)}" '
-        f'data-ogg="{_a(src)}" preload="none"></audio>'
-        '<div class="tgme_widget_message_voice_info">'
-        '<time class="tgme_widget_message_voice_duration js-message_voice_duration">'
-        f"{escape(voice.duration)}</time></div></a>"
-    )
-
-
-def _document(document: Document, href: str) -> str:
-    icon = "accent_bg audio" if document.audio else "accent_bg"
-    return (
-        f'<a class="tgme_widget_message_document_wrap" href="{_a(href)}">'
-        f'<div class="tgme_widget_message_document_icon {icon}"></div>'
-        '<div class="tgme_widget_message_document">'
-        '<div class="tgme_widget_message_document_title accent_color" dir="auto">'
-        f"{escape(document.title)}</div>"
-        '<div class="tgme_widget_message_document_extra" dir="auto">'
-        f"{escape(document.extra)}</div></div></a>"
-    )
-
-
-def _round_video(base_url: str, video: RoundVideo, href: str) -> str:
-    body = ""
-    if video.src is not None:
-        body = (
-            '<div class="tgme_widget_message_roundvideo_wrap">'
-            '<video class="tgme_widget_message_roundvideo js-message_roundvideo" '
-            f'src="{_a(_abs(base_url, video.src))}" width="100%" height="100%"></video></div>'
-        )
-    return (
-        '<a class="tgme_widget_message_roundvideo_player js-message_roundvideo_player" '
-        f'href="{_a(href)}"><i class="tgme_widget_message_roundvideo_thumb" '
-        f'style="{_a(_bg(_abs(base_url, video.thumb)))}"></i>{body}'
-        '<time class="tgme_widget_message_roundvideo_duration js-message_roundvideo_duration">'
-        f"{escape(video.duration)}</time></a>"
-    )
-
-
-def _location(location: Location) -> str:
-    point = f"{location.lat},{location.long}"
-    maps = f"https://maps.google.com/maps?q={point}&ll={point}&z=16"
-    static = f"https://t.me/api/staticmap?width=300&height=200&center={point}&zoom=15"
-    return (
-        f'<a class="tgme_widget_message_location_wrap" href="{_a(maps)}" target="_blank">'
-        f'<div class="tgme_widget_message_location" style="{_a(_bg(static))}"></div>'
-        '<div class="tgme_widget_message_location_info">'
-        '<div class="tgme_widget_message_location_point"></div></div></a>'
-    )
-
-
-def _media(channel: FixtureChannel, base_url: str, media: Media, href: str, grouped: bool) -> str:
-    if isinstance(media, Photo):
-        return _photo(channel, base_url, media, href, grouped)
-    if isinstance(media, Video):
-        return _video(base_url, media, href, grouped)
-    if isinstance(media, Sticker):
-        return _sticker(base_url, media)
-    if isinstance(media, Poll):
-        return _poll(media)
-    if isinstance(media, Voice):
-        return _voice(base_url, media, href)
-    if isinstance(media, Document):
-        return _document(media, href)
-    if isinstance(media, RoundVideo):
-        return _round_video(base_url, media, href)
-    return _location(media)
-
-
-def _album(channel: FixtureChannel, base_url: str, items: tuple[AlbumItem, ...]) -> str:
-    members = "".join(
-        _media(channel, base_url, item.media, _permalink(channel, item.message_id, True), True)
-        for item in items
-    )
-    return (
-        '<div class="tgme_widget_message_grouped_wrap js-message_grouped_wrap" data-margin-w="2" '
-        'data-margin-h="2" style="width:453px;"><div class="tgme_widget_message_grouped" '
-        'style="padding-top:90.728%"><div class="tgme_widget_message_grouped_layer '
-        f'js-message_grouped_layer" style="width:453px;height:411px">{members}</div></div></div>'
-    )
-
-
 def _link_preview(base_url: str, preview: LinkPreview) -> str:
     # The preview's own picture is not the post's media.
-    image = _bg(_abs(base_url, "/img/link-preview.jpg"))
+    image = background(absolute(base_url, "/img/link-preview.jpg"))
     return (
-        f'<a class="tgme_widget_message_link_preview" href="{_a(preview.url)}">'
-        f'<i class="link_preview_right_image" style="{_a(image)}"></i>'
+        f'<a class="tgme_widget_message_link_preview" href="{attr(preview.url)}">'
+        f'<i class="link_preview_right_image" style="{attr(image)}"></i>'
         f'<div class="link_preview_site_name accent_color" dir="auto">{escape(preview.site_name)}'
         f'</div><div class="link_preview_title" dir="auto">{escape(preview.title)}</div>'
         f'<div class="link_preview_description" dir="auto">{escape(preview.description)}</div></a>'
@@ -330,7 +136,7 @@ def _reaction(reaction: Reaction) -> str:
         )
     icon = _emoji(reaction.emoji)
     if reaction.custom_id:
-        icon = f'<tg-emoji emoji-id="{_a(reaction.custom_id)}">{icon}</tg-emoji>'
+        icon = f'<tg-emoji emoji-id="{attr(reaction.custom_id)}">{icon}</tg-emoji>'
     return f'<span class="tgme_reaction">{icon}{escape(reaction.count)}</span>'
 
 
@@ -349,7 +155,7 @@ def _footer(channel: FixtureChannel, post: FixturePost) -> str:
         )
     edited = "edited&nbsp;" if post.edited else ""
     date = (
-        f'<a class="tgme_widget_message_date" href="{_a(_permalink(channel, post.ids[0]))}">'
+        f'<a class="tgme_widget_message_date" href="{attr(permalink(channel, post.ids[0]))}">'
         f'<time datetime="{_datetime_attr(post)}" class="time">{post.date:%H:%M}</time></a>'
     )
     return (
@@ -368,7 +174,7 @@ def render_message(channel: FixtureChannel, post: FixturePost, base_url: str) ->
             'height="20px" viewBox="0 0 9 20"><path class="background" d="M8,1 L9,1"></path>'
             "</svg></i>"
             '<div class="tgme_widget_message_author accent_color">'
-            f'<a class="tgme_widget_message_owner_name" href="https://t.me/{_a(channel.name)}">'
+            f'<a class="tgme_widget_message_owner_name" href="https://t.me/{attr(channel.name)}">'
             f'<span dir="auto">{escape(channel.title)}</span></a></div>'
         )
     if post.forward:
@@ -376,9 +182,9 @@ def render_message(channel: FixtureChannel, post: FixturePost, base_url: str) ->
     if post.reply:
         body.append(_reply(channel, post.reply))
     if post.album:
-        body.append(_album(channel, base_url, post.album))
+        body.append(render_album(channel, base_url, post.album))
     if post.media:
-        body.append(_media(channel, base_url, post.media, _permalink(channel, post.id), False))
+        body.append(render_media(channel, base_url, post.media, permalink(channel, post.id), False))
     if post.text:
         text = (
             '<div class="tgme_widget_message_text js-message_text" dir="auto">'
@@ -398,15 +204,15 @@ def render_message(channel: FixtureChannel, post: FixturePost, base_url: str) ->
     user = ""
     if not post.service:
         user = (
-            f'<div class="tgme_widget_message_user"><a href="https://t.me/{_a(channel.name)}">'
+            f'<div class="tgme_widget_message_user"><a href="https://t.me/{attr(channel.name)}">'
             '<i class="tgme_widget_message_user_photo bgcolor1" '
-            f'data-content="{_a(channel.title[:1])}">'
-            f'<img src="{_a(base_url)}/img/avatar-{channel.channel_id}.jpg"></i></a></div>'
+            f'data-content="{attr(channel.title[:1])}">'
+            f'<img src="{attr(base_url)}/img/avatar-{channel.channel_id}.jpg"></i></a></div>'
         )
     return (
         '<div class="tgme_widget_message_wrap js-widget_message_wrap">'
         f'<div class="tgme_widget_message {kind} js-widget_message" '
-        f'data-post="{_a(channel.name)}/{post.data_post_id}" '
-        f'data-view="{_a(data_view(channel, post.data_post_id))}">'
+        f'data-post="{attr(channel.name)}/{post.data_post_id}" '
+        f'data-view="{attr(data_view(channel, post.data_post_id))}">'
         f'{user}<div class="tgme_widget_message_bubble">{"".join(body)}</div></div></div>\n'
     )
