@@ -44,7 +44,7 @@ from throwaway_db import postgres_engine, sqlite_engine  # noqa: E402
 
 from crawler import hash_workers  # noqa: E402
 from crawler.crawl import crawl_once  # noqa: E402
-from crawler.hashing import hash_media_bytes  # noqa: E402
+from crawler.hashing.media import hash_media_bytes  # noqa: E402
 from crawler.ingest import ingest  # noqa: E402
 from crawler.settings import Settings  # noqa: E402
 from crawler.telegram.parse import parse_message, source_key  # noqa: E402

@@ -12,7 +12,7 @@ import sys
 from typing import IO
 
 from crawler.hash_workers import decode_request_header, encode_answer
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:

@@ -27,7 +27,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 from crawler.observations import HashStatus, MediaHashes
 
 _WORKER = [sys.executable, "-B", "-m", "crawler.hash_worker"]

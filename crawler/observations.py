@@ -77,8 +77,9 @@ class MediaHashes:
 
     Contacts and places (kinds "contact", "location", "live_location", "venue") have no file:
     their `sha256` is HMAC-SHA256 under the installation's `media.doxx_key` of the normalized
-    value (crawler.hashing.keyed_value_hash), so the same doxxed number or place matches across
-    rooms while the value itself is never stored and cannot be guessed back without the key.
+    value (crawler.hashing.keyed.keyed_value_hash), so the same doxxed number or place matches
+    across rooms while the value itself is never stored and cannot be guessed back without the
+    key.
     """
 
     kind: str

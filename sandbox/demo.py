@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.crawl import TargetResult, crawl_once
 from crawler.errors import UserError
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 from crawler.ingest import Matcher
 from crawler.matching.banks import BankRecord, SignalType, import_bank
 from crawler.matching.caches import rule_to_row

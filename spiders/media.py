@@ -21,7 +21,7 @@ from scrapy.http.request import NO_CALLBACK
 
 from crawler import hash_workers
 from crawler.hash_workers import HashWorkers
-from crawler.hashing import keyed_value_hash
+from crawler.hashing.keyed import keyed_value_hash
 from crawler.observations import HashStatus, MediaHashes, Post
 from crawler.settings import MediaSettings
 from spiders.tme_media import MediaUrl

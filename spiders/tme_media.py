@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
-from crawler.hashing import normalize_place
+from crawler.hashing.keyed import normalize_place
 from crawler.observations import HashStatus, MediaHashes
 from spiders.tme_counters import parse_duration
 from spiders.tme_markup import (

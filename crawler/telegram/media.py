@@ -20,7 +20,9 @@ from telethon import errors
 from telethon.tl import types
 
 from crawler.hash_workers import HashWorkers
-from crawler.hashing import StreamingHasher, hash_chunks, keyed_value_hash, wants_pdq
+from crawler.hashing.images import wants_pdq
+from crawler.hashing.keyed import keyed_value_hash
+from crawler.hashing.media import StreamingHasher, hash_chunks
 from crawler.observations import HashStatus, MediaHashes, split_pdq
 from crawler.telegram.client import TelegramAPI
 from crawler.telegram.parse import MediaPlan

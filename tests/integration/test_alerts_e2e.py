@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from crawler.cli.main import run
 from crawler.crawl import crawl_once
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 from crawler.matching.pipeline import build_matchers
 from sandbox.site import FixtureSite
 from sandbox.site.model import FixtureChannel, FixturePost, SiteModel

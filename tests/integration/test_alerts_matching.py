@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from crawler.crawl import crawl_once
-from crawler.hashing import hamming_distance, hash_media_bytes
+from crawler.hashing.images import hamming_distance
+from crawler.hashing.media import hash_media_bytes
 from crawler.matching.operational import check_targets
 from crawler.observations import (
     ChannelSnapshot,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 from telethon.tl import types
 
-from crawler.hashing import hamming_distance
+from crawler.hashing.images import hamming_distance
 from sandbox.telegram_dc import FakeDC, World
 from storage.models import Link, Source
 from tests.factories import GOLDEN

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from telethon.tl import types
 
-from crawler.hashing import keyed_value_hash
+from crawler.hashing.keyed import keyed_value_hash
 from crawler.settings import Settings
 from sandbox.telegram_dc import FakeDC, World
 from storage.models import Link

@@ -12,7 +12,7 @@ import pytest
 
 from crawler.hash_worker import serve
 from crawler.hash_workers import HashWorkers, decode_answer, encode_request
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 from crawler.observations import HashStatus, MediaHashes
 from tests.factories import GOLDEN
 

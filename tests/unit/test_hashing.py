@@ -20,14 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crawler.hashing import (
-    MAX_IMAGE_PIXELS,
-    StreamingHasher,
-    hamming_distance,
-    hash_chunks,
-    hash_media_bytes,
-    pdq_hex_from_bits,
-)
+from crawler.hashing.images import MAX_IMAGE_PIXELS, hamming_distance, pdq_hex_from_bits
+from crawler.hashing.media import StreamingHasher, hash_chunks, hash_media_bytes
 from crawler.observations import HashStatus
 from tests.factories import GOLDEN
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.hashing import hash_media_bytes
+from crawler.hashing.media import hash_media_bytes
 from crawler.matching.activity import Rate, spike_candidate
 from crawler.matching.alerts import priority
 from crawler.matching.banks import BankFileError, BankRecord, SignalType, parse_bank_file

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crawler.hashing import hamming_distance, hash_media_bytes
+from crawler.hashing.images import hamming_distance
+from crawler.hashing.media import hash_media_bytes
 from crawler.observations import HashStatus, LinkKind, MediaHashes
 from crawler.telegram.parse import message_links
 from sandbox.pictures import mirrored, synthetic_picture

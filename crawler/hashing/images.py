@@ -1,12 +1,8 @@
-"""Content hashes of media, computed in memory and nothing else.
+"""Images from untrusted bytes, decoded in memory, and their PDQ hashes.
 
-Both collectors (the Telethon one and the Scrapy spiders) hash media through this module, so a
-photo seen through the API and through the t.me/s preview gets the same SHA-256, MD5 and PDQ.
-
-Hard rule: media bytes exist only in memory while they are hashed and are dropped right after.
-Nothing here opens a file, a temp file or a cache; images are decoded from a ``BytesIO`` and
-only the formats in ``ALLOWED_IMAGE_FORMATS`` are tried, because some Pillow plugins (EPS via
-Ghostscript) would hand untrusted bytes to an external program through temp files.
+Images are decoded from a ``BytesIO`` and only the formats in ``ALLOWED_IMAGE_FORMATS`` are
+tried, because some Pillow plugins (EPS via Ghostscript) would hand untrusted bytes to an
+external program through temp files.
 
 PDQ: decode to luminance, downscale so that the longer side is at most 512 px, then the PDQ of
 the image and of its 7 rotations and flips in one pass (``pdqhash.compute_dihedral``; the
@@ -23,27 +19,21 @@ did (a rounding to 8 bits before the resize moves no bit of them).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import math
-import re
 import struct
-from collections.abc import AsyncIterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pdqhash
 from PIL import Image
-
-from crawler.observations import HashStatus, MediaHashes
 
 MAX_IMAGE_PIXELS = 50_000_000
 """Largest image we decode. A 50 Mpx RGB image is 150 MB in memory; anything bigger is far more
 likely a decompression bomb than a photo (Telegram re-encodes photos to <= 2560 px a side)."""
 
 # Pillow's own guard is process-wide; set it to the same limit so that any other Pillow use in
-# chanwatch is protected too. hash_media_bytes does not rely on it: it checks the header itself.
+# chanwatch is protected too. decode_image does not rely on it: it checks the header itself.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 PDQ_MAX_SIDE = 512
@@ -73,7 +63,7 @@ _ORIENTATION_TRANSPOSE = {
 _EXIF_ORIENTATION_TAG = 0x0112
 
 # What Pillow raises on bytes it cannot make an image of; anything else is our bug -> "error".
-_UNDECODABLE = (
+UNDECODABLE = (
     OSError,  # includes UnidentifiedImageError and truncated or corrupt data
     SyntaxError,
     ValueError,
@@ -147,7 +137,7 @@ def _orientation(img: Image.Image) -> int:
     """
     try:
         value = img.getexif().get(_EXIF_ORIENTATION_TAG, 1)
-    except _UNDECODABLE:
+    except UNDECODABLE:
         return 1
     return value if isinstance(value, int) else 1
 
@@ -155,7 +145,7 @@ def _orientation(img: Image.Image) -> int:
 def decode_image(data: bytes) -> DecodedImage:
     """Decode untrusted bytes into an upright luminance image, longer side <= PDQ_MAX_SIDE.
 
-    Raises one of the exceptions in ``_UNDECODABLE`` when the bytes are not a usable image.
+    Raises one of the exceptions in ``UNDECODABLE`` when the bytes are not a usable image.
 
     EXIF orientation is applied: we hash what a viewer sees. Telegram bakes orientation into
     the pixels of photos it re-encodes, browsers honour the tag for web images, and a reviewer
@@ -211,196 +201,3 @@ def pdq_of_image(image: Image.Image) -> Pdq:
     hashes, quality = pdqhash.compute_dihedral(_pdq_input(image))
     original, *others = (pdq_hex_from_bits(bits) for bits in hashes)
     return Pdq(original, int(quality), tuple(others))
-
-
-def hash_media_bytes(
-    data: bytes,
-    *,
-    kind: str,
-    mime: str | None,
-    ordinal: int = 0,
-    max_bytes: int,
-    file_id: str | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    duration: float | None = None,
-) -> MediaHashes:
-    """Hash one media file held in memory; the caller drops ``data`` afterwards.
-
-    SHA-256 and MD5 always (within ``max_bytes``); PDQ too when ``wants_pdq(kind, mime)``.
-    ``width``/``height`` are what the platform reported; a decoded image's size replaces them.
-    Never raises for bad input: the outcome is in ``hash_status``.
-    """
-    base = MediaHashes(
-        kind=kind,
-        ordinal=ordinal,
-        mime=mime,
-        size=len(data),
-        width=width,
-        height=height,
-        duration=duration,
-        file_id=file_id,
-        hash_status=HashStatus.ERROR,
-    )
-    if len(data) > max_bytes:
-        return replace(base, hash_status=HashStatus.TOO_LARGE)
-    hashed = replace(
-        base,
-        sha256=hashlib.sha256(data).hexdigest(),
-        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        hash_status=HashStatus.HASHED,
-    )
-    if not wants_pdq(kind, mime):
-        return hashed
-    try:
-        # No warnings.catch_warnings() here: it is not thread-safe and hashing runs in worker
-        # threads. decode_image raises on bombs itself; where a filter turns Pillow's
-        # DecompressionBombWarning into an exception, _UNDECODABLE covers it as well.
-        decoded = decode_image(data)
-    except _UNDECODABLE:
-        return replace(hashed, hash_status=HashStatus.UNDECODABLE)
-    except Exception:
-        return replace(hashed, hash_status=HashStatus.ERROR)
-    try:
-        pdq = pdq_of_image(decoded.image)
-    except Exception:
-        return replace(hashed, hash_status=HashStatus.ERROR)
-    finally:
-        decoded.image.close()
-    return replace(
-        hashed, pdq=pdq.hash, pdq_quality=pdq.quality, pdq_dihedral=pdq.dihedral,
-        width=decoded.width, height=decoded.height,
-    )  # fmt: skip
-
-
-class StreamingHasher:
-    """SHA-256 and MD5 of a large file fed in chunks, never holding more than one chunk.
-
-    For videos and big documents downloaded with Telethon's ``iter_download``: feed each chunk
-    to ``update`` and stop downloading as soon as it returns False (the cap was exceeded, the
-    hashes are dropped). ``finish`` gives the record; a size that disagrees with the announced
-    one (a cut-off download) is an error, never a partial hash.
-    """
-
-    def __init__(
-        self,
-        *,
-        kind: str,
-        mime: str | None,
-        max_bytes: int,
-        ordinal: int = 0,
-        expected_size: int | None = None,
-        file_id: str | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        duration: float | None = None,
-    ) -> None:
-        self._base = MediaHashes(
-            kind=kind,
-            ordinal=ordinal,
-            mime=mime,
-            size=expected_size,
-            width=width,
-            height=height,
-            duration=duration,
-            file_id=file_id,
-            hash_status=HashStatus.ERROR,
-        )
-        self._max_bytes = max_bytes
-        self._expected_size = expected_size
-        self._seen = 0
-        self._sha256: hashlib._Hash | None = hashlib.sha256()
-        self._md5: hashlib._Hash | None = hashlib.md5(usedforsecurity=False)
-        self._finished = False
-        if expected_size is not None and expected_size > max_bytes:
-            self._drop()
-
-    @property
-    def exceeded(self) -> bool:
-        """True once the file is known to be over the cap: do not download (any more of) it."""
-        return self._sha256 is None
-
-    def update(self, chunk: bytes) -> bool:
-        """Hash one chunk; returns False when the caller should stop feeding chunks."""
-        if self._finished:
-            raise RuntimeError("update() after finish()")
-        if self._sha256 is None or self._md5 is None:
-            return False
-        self._seen += len(chunk)
-        if self._seen > self._max_bytes:
-            self._drop()
-            return False
-        self._sha256.update(chunk)
-        self._md5.update(chunk)
-        return True
-
-    def finish(self) -> MediaHashes:
-        self._finished = True
-        if self._sha256 is None or self._md5 is None:
-            return replace(self._base, hash_status=HashStatus.TOO_LARGE)
-        if self._expected_size is not None and self._seen != self._expected_size:
-            return self._base
-        return replace(
-            self._base,
-            size=self._seen,
-            sha256=self._sha256.hexdigest(),
-            md5=self._md5.hexdigest(),
-            hash_status=HashStatus.HASHED,
-        )
-
-    def _drop(self) -> None:
-        self._sha256 = None
-        self._md5 = None
-
-
-async def hash_chunks(chunks: AsyncIterable[bytes], hasher: StreamingHasher) -> MediaHashes:
-    """Feed an async chunk stream (e.g. ``client.iter_download(...)``) to ``hasher``.
-
-    Stops pulling chunks as soon as the cap is exceeded, so an oversized file is not
-    downloaded to the end. Errors of the stream itself propagate to the caller.
-    """
-    if not hasher.exceeded:
-        async for chunk in chunks:
-            if not hasher.update(chunk):
-                break
-    return hasher.finish()
-
-
-# -- keyed hashes of doxxed values ---------------------------------------------------------------
-
-_NON_DIGITS = re.compile(r"\D")
-
-
-def normalize_phone(raw: str) -> str | None:
-    """A phone number as `tel:` + its digits with the country code, or None if it is not one.
-
-    Telegram sends contacts' numbers as digits with the country code ("821012345678"); people
-    type "+82 10-1234-5678" or "0082…". A number written without its country code stays as
-    written: guessing a country would make two rooms' copies of it disagree.
-    """
-    digits = _NON_DIGITS.sub("", raw)
-    if digits.startswith("00"):
-        digits = digits[2:]
-    return f"tel:{digits}" if 7 <= len(digits) <= 15 else None  # E.164 allows at most 15
-
-
-def normalize_place(lat: float, long: float) -> str | None:
-    """A place as a `geo:` URI rounded to 3 decimals (~100 m), or None if it is not one.
-
-    The rounding makes a pin dropped on the same house by two people (or twice) one value; a
-    place near a rounding boundary can still fall on either side.
-    """
-    if not (math.isfinite(lat) and math.isfinite(long) and -90 <= lat <= 90):
-        return None
-    if not -180 <= long <= 180:
-        return None
-    lat_r, long_r = round(lat, 3) + 0.0, round(long, 3) + 0.0  # + 0.0: no "-0.000"
-    if long_r == 180.0:
-        long_r = -180.0  # the same meridian
-    return f"geo:{lat_r:.3f},{long_r:.3f}"
-
-
-def keyed_value_hash(key: bytes, value: str) -> str:
-    """HMAC-SHA256 of a normalized value: matchable across rooms, and, unlike a plain SHA-256
-    of a phone number (a few billion guesses), not reversible without the key."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
