@@ -87,16 +87,31 @@ def pdq_entries(conn: Connection, bank: int | None) -> list[tuple[int, str, int]
 
 
 def pdq_media(
-    conn: Connection, since: datetime | None, min_quality: int, batch: int
-) -> Iterator[list[dict[str, Any]]]:
-    """Media rows with a PDQ of at least ``min_quality``, ``batch`` rows at a time (a PDQ below
-    it never matches, so it is not even read)."""
-    query = select(*MEDIA_COLUMNS).where(
+    conn: Connection, since: datetime | None, min_quality: int, batch: int, dihedral: bool
+) -> Iterator[list[tuple[int, int, str]]]:
+    """(item id, ordinal, hex) of the media rows with a PDQ of at least ``min_quality`` (a PDQ
+    below it never matches, so it is not even read), ``batch`` rows at a time. The hex is the
+    PDQ, followed with ``dihedral`` by its stored rotations and flips: one string per row,
+    concatenated by the database, so the caller decodes a whole batch in one ``fromhex``."""
+    hexes = _media.c.pdq
+    if dihedral:
+        hexes = _media.c.pdq + func.coalesce(_media.c.pdq_dihedral, "")
+    query = select(_media.c.item_id, _media.c.ordinal, hexes).where(
         _media.c.pdq.is_not(None), _media.c.pdq_quality >= min_quality, _media_since(since)
     )
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-    for part in result.mappings().partitions(batch):
-        yield [dict(row) for row in part]
+    yield from result.tuples().partitions(batch)  # type: ignore[misc]
+
+
+def media_rows(conn: Connection, keys: Collection[tuple[int, int]]) -> list[dict[str, Any]]:
+    """The ``MEDIA_COLUMNS`` of the media rows with these (item id, ordinal) keys."""
+    wanted = set(keys)
+    found: list[dict[str, Any]] = []
+    for part in chunks(sorted({item for item, _ in wanted}), 500):
+        query = select(*MEDIA_COLUMNS).where(_media.c.item_id.in_(part))
+        rows = (dict(row._mapping) for row in conn.execute(query))
+        found += [row for row in rows if (row["item_id"], row["ordinal"]) in wanted]
+    return found
 
 
 def _text_columns(text: Any) -> tuple[Any, ...]:
