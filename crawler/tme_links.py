@@ -7,6 +7,7 @@ hrefs): rooms are found and re-found through t.me links, invite links and folder
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.observations import Link, LinkKind
@@ -76,3 +77,36 @@ def tg_scheme_link(url: str, host: str, query: dict[str, list[str]]) -> Link:
         if INVITE_HASH.fullmatch(invite):
             return Link(url=url, kind=LinkKind.INVITE, target=invite)
     return Link(url=url, kind=LinkKind.EXTERNAL)
+
+
+# A mention is a channel link written as "@name": the more specific kind of the same target.
+_SPECIFICITY = {LinkKind.EXTERNAL: 0, LinkKind.CHANNEL: 1, LinkKind.MENTION: 2}
+
+
+def one_per_target(links: Iterable[Link | None]) -> tuple[Link, ...]:
+    """One link per target URL in first-seen order, of the most specific kind seen for it: a
+    room named as "@room" and as a "t.me/Room" button is one reference, not two. Both
+    collectors (the API's entities, the preview's hrefs) keep this rule."""
+    best: dict[str, Link] = {}
+    for link in links:
+        if link is None:
+            continue
+        key = _target_key(link)
+        kept = best.get(key)
+        if kept is None or _SPECIFICITY.get(link.kind, 1) > _SPECIFICITY.get(kept.kind, 1):
+            best[key] = link  # a dict keeps the first-seen position of a replaced key
+    return tuple(best.values())
+
+
+def _target_key(link: Link) -> str:
+    """The URL without scheme, "www." and trailing "/"; a room's name in any case is one room
+    (invite hashes are case-sensitive and keep theirs)."""
+    url = link.url.strip()
+    rest = url.split("://", 1)[1] if "://" in url else url
+    rest = rest.removeprefix("www.").rstrip("/")
+    if link.kind in (LinkKind.CHANNEL, LinkKind.MENTION):
+        rest = rest.lower()
+    for alias in ("telegram.me/", "telegram.dog/"):
+        if rest.lower().startswith(alias):
+            rest = "t.me/" + rest[len(alias) :]
+    return rest

@@ -4,7 +4,7 @@ Requests go through the engine, so every downloader middleware applies to them a
 the private-address guard, robots.txt, the per-domain stop after a 429. The body lives in
 memory only while a hash worker hashes it; Scrapy's HTTP cache is off, so no copy lands on
 disk either. A location's `geo:` value is never fetched: it gets the keyed hash the API
-collector gives it (crawler/hashing.py), or `no_key`.
+collector gives it (crawler/hashing/), or `no_key`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawler.observations import Link
 from crawler.text import normalized
-from spiders.tme_links import classify_link, unique_links
+from crawler.tme_links import one_per_target
+from spiders.tme_links import classify_link
 
 _NOT_TEXT = frozenset({"script", "style", "noscript", "template", "head"})
 # Links are classified as if seen from t.me, so only Telegram's own hosts count as Telegram.
@@ -69,7 +70,7 @@ def extract_page(html: str, *, url: str, options: Mapping[str, Any]) -> Extracte
     return ExtractedPage(
         title=title,
         text=normalized(" ".join(texts)),
-        links=unique_links(links),
+        links=one_per_target(links),
         image_urls=tuple(images),
     )
 

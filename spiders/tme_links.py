@@ -8,8 +8,6 @@ text shows one address and whose href goes elsewhere are a common evasion.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from crawler.observations import Link, LinkKind
 from crawler.tme_links import (
     RESERVED,
@@ -67,35 +65,3 @@ def is_username(text: str) -> bool:
     return bool(USERNAME.fullmatch(text)) and text.lower() not in RESERVED
 
 
-# A mention is a channel link written as "@name": the more specific kind of the same target.
-_SPECIFICITY = {LinkKind.EXTERNAL: 0, LinkKind.CHANNEL: 1, LinkKind.MENTION: 2}
-
-
-def unique_links(links: Iterable[Link | None]) -> tuple[Link, ...]:
-    """One link per target URL in first-seen order, of the most specific kind seen for it: a
-    post often links one room twice, as "@room" in its text and as a button. The same rule as
-    the API collector's (`one_per_target` in crawler/telegram/parse.py, which imports Telethon,
-    too heavy for a spider child)."""
-    best: dict[str, Link] = {}
-    for link in links:
-        if link is None:
-            continue
-        key = _target_key(link)
-        kept = best.get(key)
-        if kept is None or _SPECIFICITY.get(link.kind, 1) > _SPECIFICITY.get(kept.kind, 1):
-            best[key] = link  # a dict keeps the first-seen position of a replaced key
-    return tuple(best.values())
-
-
-def _target_key(link: Link) -> str:
-    """The URL without scheme, "www." and trailing "/"; a room's name in any case is one room
-    (invite hashes are case-sensitive and keep theirs)."""
-    url = link.url.strip()
-    rest = url.split("://", 1)[1] if "://" in url else url
-    rest = rest.removeprefix("www.").rstrip("/")
-    if link.kind in (LinkKind.CHANNEL, LinkKind.MENTION):
-        rest = rest.lower()
-    for alias in ("telegram.me/", "telegram.dog/"):
-        if rest.lower().startswith(alias):
-            rest = "t.me/" + rest[len(alias) :]
-    return rest

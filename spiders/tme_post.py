@@ -21,8 +21,9 @@ from crawler.observations import (
     Post,
     SourceKey,
 )
+from crawler.tme_links import one_per_target
 from spiders.tme_counters import counter_or_none, parse_timestamp
-from spiders.tme_links import classify_link, is_username, unique_links
+from spiders.tme_links import classify_link, is_username
 from spiders.tme_markup import (
     absolute_url,
     classes,
@@ -256,6 +257,6 @@ def _links(
         if n.tag == "a"
         and classes(n) & {"tgme_widget_message_link_preview", "tgme_widget_message_inline_button"}
     )
-    return unique_links(
+    return one_per_target(
         classify_link(a.get("href"), element_text(a), page_url=page_url) for a in anchors
     )

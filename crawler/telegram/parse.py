@@ -12,7 +12,7 @@ from datetime import datetime
 
 from telethon.tl import types
 
-from crawler.hashing import normalize_phone, normalize_place
+from crawler.hashing.keyed import normalize_phone, normalize_place
 from crawler.observations import (
     ChannelSnapshot,
     CollectorKind,
@@ -26,7 +26,7 @@ from crawler.observations import (
     Post,
     SourceKey,
 )
-from crawler.tme_links import USERNAME, classify_url
+from crawler.tme_links import USERNAME, classify_url, one_per_target
 
 # Media kind names chanwatch records for Telegram files (the `media.kind` column).
 PHOTO, IMAGE, VIDEO, VIDEO_NOTE, ANIMATION = "photo", "image", "video", "video_note", "animation"
@@ -216,39 +216,6 @@ def message_links(
                 if isinstance(url, str):
                     found.append(classify_url(url))
     return one_per_target(found)
-
-
-# A mention is a channel link written as "@name": the more specific kind of the same target.
-_SPECIFICITY = {LinkKind.EXTERNAL: 0, LinkKind.CHANNEL: 1, LinkKind.MENTION: 2}
-
-
-def one_per_target(links: Iterable[Link | None]) -> tuple[Link, ...]:
-    """One link per target URL in first-seen order, of the most specific kind seen for it: a
-    room named as "@room" and as a "t.me/Room" button is one reference, not two. (The t.me/s
-    parser keeps the same rule in spiders/tme_links.py.)"""
-    best: dict[str, Link] = {}
-    for link in links:
-        if link is None:
-            continue
-        key = _target_key(link)
-        kept = best.get(key)
-        if kept is None or _SPECIFICITY.get(link.kind, 1) > _SPECIFICITY.get(kept.kind, 1):
-            best[key] = link  # a dict keeps the first-seen position of a replaced key
-    return tuple(best.values())
-
-
-def _target_key(link: Link) -> str:
-    """The URL without scheme, "www." and trailing "/"; a room's name in any case is one room
-    (invite hashes are case-sensitive and keep theirs)."""
-    url = link.url.strip()
-    rest = url.split("://", 1)[1] if "://" in url else url
-    rest = rest.removeprefix("www.").rstrip("/")
-    if link.kind in (LinkKind.CHANNEL, LinkKind.MENTION):
-        rest = rest.lower()
-    for alias in ("telegram.me/", "telegram.dog/"):
-        if rest.lower().startswith(alias):
-            rest = "t.me/" + rest[len(alias) :]
-    return rest
 
 
 def _entity_link(text: str, entity: types.TypeMessageEntity) -> Link | None:

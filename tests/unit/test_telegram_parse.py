@@ -7,17 +7,16 @@ import datetime as dt
 import pytest
 from telethon.tl import types
 
-from crawler.hashing import keyed_value_hash, normalize_phone, normalize_place
+from crawler.hashing.keyed import keyed_value_hash, normalize_phone, normalize_place
 from crawler.observations import HashStatus, Link, LinkKind
 from crawler.telegram.parse import (
     channel_snapshot,
     message_links,
-    one_per_target,
     parse_message,
     source_key,
     utf16_slice,
 )
-from crawler.tme_links import classify_url
+from crawler.tme_links import classify_url, one_per_target
 
 T0 = dt.datetime(2024, 8, 26, 12, tzinfo=dt.UTC)
 SOURCE = source_key(1001, "Room_Name")
