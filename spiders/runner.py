@@ -69,9 +69,18 @@ def job_document(
         "spider": SPIDER_FOR_KIND[target.kind],
         "run_id": run_id,
         "target": row,
-        "settings": settings.model_dump(mode="json", include=_SETTINGS_SENT),
+        "settings": _child_settings(settings),
         "scrapy": scrapy_overrides,
     }
+
+
+def _child_settings(settings: Settings) -> dict[str, Any]:
+    """The settings the child needs. Secrets dump masked; the one it uses, the doxx key (places
+    on previews are hashed with it like the API collector's), travels resolved, on stdin."""
+    document = settings.model_dump(mode="json", include=_SETTINGS_SENT)
+    key = settings.media.doxx_hmac_key()
+    document["media"]["doxx_key"] = key.decode("utf-8") if key is not None else None
+    return document
 
 
 class SpiderCollector:

@@ -9,11 +9,13 @@ from typing import Any
 
 from PIL import Image as PILImage
 
+from crawler.hashing.keyed import keyed_value_hash, normalize_place
 from sandbox.site import FixtureChannel, SiteModel
 from sandbox.site.model import FixturePost, Location, Poll, Sticker, Voice, image_of
 from tests.integration.spider_world import world_factory
 
 __all__ = ["world_factory"]
+KEY = "an installation key of 32 chars"
 
 
 def webp() -> bytes:
@@ -38,6 +40,7 @@ def test_stickers_voice_polls_and_places_reach_the_database(world_factory: Any) 
     ]
     model.add_channel(FixtureChannel("KindsRoom", 4242, "Kinds", posts=posts))
     world = world_factory(model)
+    world.media = {"doxx_key": KEY}
     world.watch("tme_preview", "@kindsroom")
 
     result = world.crawl("@kindsroom")
@@ -57,7 +60,8 @@ def test_stickers_voice_polls_and_places_reach_the_database(world_factory: Any) 
     )  # fmt: skip
     assert (rows[3].kind, rows[3].hash_status) == ("poll", "no_file")
     assert rows[3].text == "오늘 어느 방?\n겹지인방\n다른 방"
-    # No key reaches a spider child: the place is its kind, and says so.
-    assert (rows[4].kind, rows[4].sha256, rows[4].hash_status) == ("location", None, "no_key")
+    # The installation's key reaches the child: the place hashes as the API collector's would.
+    expected = keyed_value_hash(KEY.encode(), normalize_place(37.56649, 126.97805))
+    assert (rows[4].kind, rows[4].sha256, rows[4].hash_status) == ("location", expected, "hashed")
     assert world.site.beacon_hits == []
     assert not any("staticmap" in r.path_qs for r in world.site.requests)
