@@ -37,14 +37,16 @@ def slipped_span(units: np.ndarray, key: str, first: int) -> bool:
     """Do ``units[first:first + len(key)]`` spell ``key`` with exactly one syllable slipped?"""
     if first < 0 or first + len(key) > units.size:
         return False
-    slipped = 0
-    for unit, expected in zip(units[first : first + len(key)].tolist(), key, strict=True):
-        if unit == ord(expected):
-            continue
-        slipped += 1
-        if slipped > 1 or not _one_keystroke_apart(chr(unit), expected):
-            return False
-    return slipped == 1
+    # Called for every occurrence of a half (지인 is everywhere in Korean chat): count the
+    # differences first, then ask the cached keystroke test about the only one.
+    window = units[first : first + len(key)].tolist()
+    slipped = [pair for pair in zip(window, _codes(key), strict=True) if pair[0] != pair[1]]
+    return len(slipped) == 1 and _one_keystroke_apart(*slipped[0])
+
+
+@cache
+def _codes(key: str) -> tuple[int, ...]:
+    return tuple(map(ord, key))
 
 
 def unshadowed(
@@ -77,7 +79,9 @@ def _keystrokes(syllable: str) -> str:
     return "".join(split.get(jamo, jamo) for jamo in hangul.decompose(syllable) if jamo)
 
 
-def _one_keystroke_apart(found: str, expected: str) -> bool:
+@cache
+def _one_keystroke_apart(found_unit: int, expected_unit: int) -> bool:
+    found, expected = chr(found_unit), chr(expected_unit)
     if not hangul.is_syllable(found):
         return False
     a, b = _keystrokes(found), _keystrokes(expected)
