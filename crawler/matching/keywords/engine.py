@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import hyperscan
 
-from crawler.matching.keywords import fold, hangul, slip, targets
+from crawler.matching.keywords import fold, hangul, prefilter, slip, targets
 from crawler.matching.keywords.rules import Form, Rule, RuleError, Severity, one_step_lower
 from crawler.matching.keywords.targets import Target, is_word_unit
 
@@ -120,6 +120,7 @@ class KeywordMatcher:
             else None
         )
         self._scratch = _Scratch(self._literals, self._regex_db)
+        self._prefilter: prefilter.Prefilter | None = None
 
     def scan(self, text: str) -> list[Hit]:
         spans: list[tuple[int, str, int, int, Form]] = []  # (rule, term, start, end, form)
@@ -129,6 +130,14 @@ class KeywordMatcher:
         if text and self._regex_db is not None:
             self._scan_regexes(text, spans)
         return self._finish(text, spans, allowed) if spans else []
+
+    def candidates(self, texts: Sequence[str]) -> list[int]:
+        """Indices of the ``texts`` that may hold a hit: every one ``scan`` finds a hit in, and
+        some more. One fold and one Hyperscan call per database for the whole batch, where
+        ``scan`` pays its overhead per text; for scanning many stored texts (``prefilter``)."""
+        if self._prefilter is None:
+            self._prefilter = prefilter.Prefilter(self)
+        return self._prefilter.candidates(texts)
 
     def _scan_skeleton(
         self,
