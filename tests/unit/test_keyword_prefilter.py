@@ -34,12 +34,45 @@ def _fragments() -> list[str]:
         *terms,
         # Disguises: spacing, symbols, vowel bars, jamo spelling, initials, look-alikes,
         # romanized and mixed spellings, letter and digit readings, one-jamo slips, regex bait.
-        "지 인 능 욕", "지.인.능.욕", "지ㅡ인ㅡ능ㅡ욕", "ㅈㅣㅇㅣㄴ", "ㄴㅡㅇㅇㅛㄱ", "ㅈㅇㄴㅇ",
-        "jiin neungyok", "지인neungyok", "G인능욕", "딥페2크방", "지잉능욕", "지인느욕", "지인능육",
-        "딥페 3호방", "합성12방", "ｄｅｅｐｆａｋｅ", "dееpfake", "nudify", "class",
+        "지 인 능 욕",
+        "지.인.능.욕",
+        "지ㅡ인ㅡ능ㅡ욕",
+        "ㅈㅣㅇㅣㄴ",
+        "ㄴㅡㅇㅇㅛㄱ",
+        "ㅈㅇㄴㅇ",
+        "jiin neungyok",
+        "지인neungyok",
+        "G인능욕",
+        "딥페2크방",
+        "지잉능욕",
+        "지인느욕",
+        "지인능육",
+        "딥페 3호방",
+        "합성12방",
+        "ｄｅｅｐｆａｋｅ",
+        "dееpfake",
+        "nudify",
+        "class",
         # Halves and pieces that meet across text edges.
-        "지인", "능욕", "합성", "방", "딥페", "ㅈ", "ㅣ", "ㅡ", "ㄴ", "ㅇ", "욕", "3", "호",
-        "사진", "링크", "채널", "가능", "😀", "\U0001d41d",
+        "지인",
+        "능욕",
+        "합성",
+        "방",
+        "딥페",
+        "ㅈ",
+        "ㅣ",
+        "ㅡ",
+        "ㄴ",
+        "ㅇ",
+        "욕",
+        "3",
+        "호",
+        "사진",
+        "링크",
+        "채널",
+        "가능",
+        "😀",
+        "\U0001d41d",
     ]
 
 
@@ -49,9 +82,7 @@ SEPARATORS = ["", " ", "\n", ".", "1", "\u200b", "ㅡ", "\ud800", "-"]
 @st.composite
 def texts(draw: st.DrawFn) -> str:
     parts = draw(
-        st.lists(
-            st.tuples(st.sampled_from(_fragments()), st.sampled_from(SEPARATORS)), max_size=6
-        )
+        st.lists(st.tuples(st.sampled_from(_fragments()), st.sampled_from(SEPARATORS)), max_size=6)
     )
     return "".join(fragment + separator for fragment, separator in parts)
 
