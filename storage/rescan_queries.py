@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, true, union
+from sqlalchemy import Connection, Row, and_, func, select, true, union
 
 from storage.content_writes import chunks
 from storage.match_queries import BatchItem
@@ -123,13 +123,15 @@ def _text_columns(text: Any) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def texts(conn: Connection, since: datetime | None, batch: int) -> Iterator[list[BatchItem]]:
-    """Every distinct text an item had, as BatchItems carrying that text, ``batch`` at a time.
+def texts(conn: Connection, since: datetime | None, batch: int) -> Iterator[list[Row[Any]]]:
+    """Every distinct text an item had, as rows for ``batch_item``, ``batch`` at a time (the
+    text is ``row[TEXT]``, None for none).
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and
     each text is scanned once, with its own collection time for ``since``. Deleted items are
-    included: `deleted_at` only marks them.
+    included: `deleted_at` only marks them. Rows stay rows: a rescan turns only the few that
+    match into ``BatchItem``s.
     """
     joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
     current = select(*_text_columns(_items.c.text)).select_from(joined)
@@ -142,12 +144,17 @@ def texts(conn: Connection, since: datetime | None, batch: int) -> Iterator[list
         earlier = earlier.where(_versions.c.observed_at >= since)
     for query in (current, earlier):
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-        for part in result.tuples().partitions(batch):
-            yield [
-                BatchItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "",
-                          max(r[7] or 0, r[8] or 0), r[9], r[10], r[11], r[12])
-                for r in part
-            ]  # fmt: skip
+        yield from result.partitions(batch)
+
+
+TEXT = 6
+"""Where ``texts`` rows hold the text."""
+
+
+def batch_item(r: Row[Any]) -> BatchItem:
+    """A ``texts`` row as the BatchItem the live matchers take."""
+    return BatchItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", max(r[7] or 0, r[8] or 0),
+                     r[9], r[10], r[11], r[12])  # fmt: skip
 
 
 def existing_alert_keys(conn: Connection, keys: Sequence[str]) -> set[str]:

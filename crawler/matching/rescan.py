@@ -46,7 +46,7 @@ PDQ_BATCH = 50_000
 """Media per PDQ join (400,000 hashes with the rotations and flips): the candidate pairs of one
 chunk against a 10,000-entry bank then stay near a million (~50 MB)."""
 _POPCOUNT16 = np.bitwise_count(np.arange(CHUNK_VALUES, dtype=np.uint16))
-TEXT_BATCH = 5_000
+TEXT_BATCH = 20_000
 
 
 @dataclass(slots=True)
@@ -212,9 +212,13 @@ def _keyword_candidates(
     matcher = compile_rules([rule_from_row(row) for row in rows])
     found: list[Candidate] = []
     for batch in q.texts(conn, since, TEXT_BATCH):
+        texts = [row[q.TEXT] or "" for row in batch]
         report.texts_scanned += len(batch)
-        report.text_bytes += sum(len(item.text.encode()) for item in batch)
-        found += keyword_candidates(matcher, batch)
+        report.text_bytes += sum(map(len, map(str.encode, texts)))
+        # One engine call for the batch narrows it to the few texts the exact matcher reads.
+        found += keyword_candidates(
+            matcher, [q.batch_item(batch[n]) for n in matcher.candidates(texts)]
+        )
     return found
 
 
