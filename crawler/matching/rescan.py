@@ -10,9 +10,11 @@ and negative-bank suppression whichever path raised it.
   (``storage.rescan_queries.exact_matches``).
 - **PDQ**: ``pdq_index``'s multi-index search as a join, in batches of media (with their 7
   rotations and flips when ``alerts.pdq_dihedral``) against all the bank's entries at once:
-  no per-picture or per-entry query.
-- **Text**: every version of every item, deleted ones included, streamed in batches through
-  the Hyperscan keyword engine.
+  no per-picture or per-entry query. Only the key and the hex are read (one string per row,
+  joined in SQL, decoded a batch at a time); full rows are fetched for the hits alone.
+- **Text**: every version of every item, deleted ones included, read 20,000 at a time;
+  ``KeywordMatcher.candidates`` scans a whole batch in one engine call and the exact matcher
+  runs only on the texts it returns (a superset of those with hits).
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
