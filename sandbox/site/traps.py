@@ -166,7 +166,8 @@ def trap_site_model() -> SiteModel:
     model.add_channel(trap_channel())
     for seed, path in enumerate(
         ["/img/p112.jpg", "/img/p113.jpg", "/img/p114.jpg", "/img/t116.jpg", "/img/t117.jpg",
-         "/img/a118.jpg", "/img/a119.jpg", "/img/a120.jpg", "/img/a121.jpg", "/img/a122.jpg"]
+         "/img/a118.jpg", "/img/a119.jpg", "/img/a120.jpg", "/img/a121.jpg", "/img/a122.jpg",
+         "/img/link-preview.jpg"]
     ):  # fmt: skip
         model.images[path] = Image(seed=seed)
     return model

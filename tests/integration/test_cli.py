@@ -215,8 +215,8 @@ def test_import_is_atomic_and_names_every_bad_entry_by_line(cli: Cli, tmp_path: 
     result = cli("watchlist", "import", str(bad))
     errors = result.err.strip().splitlines()
     assert result.code == 2
-    assert [e.split(": ")[2] for e in errors] == ["line 5", "line 6", "line 8"]
-    assert all(e.split(": ")[1].endswith("bad.yaml") for e in errors)
+    assert [e.split(": ")[3] for e in errors] == ["line 5", "line 6", "line 8"]
+    assert all(e.split(": ")[2].endswith("bad.yaml") for e in errors)
     assert json.loads(cli("watchlist", "list", "--format", "json").out) == []
 
 
