@@ -273,6 +273,33 @@ class AuditSettings(_Section):
         return value
 
 
+class WebSettings(_Section):
+    """The review app (`chanwatch web`); documented in config/chanwatch.example.toml."""
+
+    session_key: SecretStr | None = None
+    """`env:VAR` or `file:PATH` naming 32 random bytes as 64 hex digits; never the database."""
+    insecure_cookies: bool = False
+    """Send the session cookie over plain HTTP too (a loopback-only set-up without TLS)."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    idle_minutes: float = Field(default=120.0, gt=0)
+    login_failures: int = Field(default=5, ge=1)
+    """Refused logins per account name, and per address, within `login_window_minutes`
+    before further attempts are refused until the oldest ages out."""
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("session_key")
+    @classmethod
+    def _reference(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        kind, _, where = raw.partition(":")
+        if kind not in ("file", "env") or not where:
+            raise ValueError('must be "file:PATH" or "env:VAR" (never the key itself)')
+        _refuse_settings_namespace(raw)
+        return SecretStr(raw)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -292,6 +319,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     worker: WorkerSettings = WorkerSettings()
     audit: AuditSettings = AuditSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("database_url")
     @classmethod

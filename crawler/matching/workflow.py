@@ -61,8 +61,12 @@ def _held_by_other(alert: dict, user: str, now: datetime) -> bool:
     return alert["assignee"] not in (None, user) and lease is not None and lease > now
 
 
-def claim(conn: Connection, alert_id: int, user: str, now: datetime, lease_s: int) -> dict:
-    """Take (or renew) the review lease; refused while another reviewer holds a live lease."""
+def claim(
+    conn: Connection, alert_id: int, user: str, now: datetime, lease_s: int,
+    *, origin: audit.Origin | None = None,
+) -> dict:  # fmt: skip
+    """Take (or renew) the review lease; refused while another reviewer holds a live lease.
+    `origin` is the front end the audit row names (this process's command line without one)."""
     user = _actor(user)
     alert = _load(conn, alert_id)
     if alert["status"] not in CLAIMABLE:
@@ -80,7 +84,8 @@ def claim(conn: Connection, alert_id: int, user: str, now: datetime, lease_s: in
           "from_status": alert["status"], "to_status": "in_review", "reason": None}],
     )  # fmt: skip
     audit.record(conn, audit.Action.ALERT_CLAIM, f"alert {alert_id}",
-                 {"from": alert["status"], "lease_until": until}, actor=user)  # fmt: skip
+                 {"from": alert["status"], "lease_until": until}, actor=user,
+                 origin=origin)  # fmt: skip
     return {**alert, "status": "in_review", "assignee": user, "lease_until": until}
 
 
@@ -94,6 +99,7 @@ def decide(
     reason: str | None = None,
     negative_bank: str | None = None,
     lease_s: int = 1800,
+    origin: audit.Origin | None = None,
 ) -> str:
     """Record a decision and return the new status. An unclaimed alert is claimed first (both
     steps are in the history); one claimed by someone else cannot be decided."""
@@ -103,13 +109,13 @@ def decide(
         raise WorkflowError(f"--reason is longer than {MAX_REASON} characters")
     alert = _load(conn, alert_id)
     if alert["status"] != "in_review" or alert["assignee"] != user:
-        alert = claim(conn, alert_id, user, now, lease_s)
+        alert = claim(conn, alert_id, user, now, lease_s, origin=origin)
     if decision is Decision.DISMISS and alert["severity"] in REASON_REQUIRED and not reason:
         raise WorkflowError(f"dismissing a {alert['severity']} alert needs --reason")
     if negative_bank is not None:
         if decision is not Decision.DISMISS or alert["kind"] != "hash_match":
             raise WorkflowError("--negative-bank applies only when dismissing a hash match")
-        _add_to_negative_bank(conn, alert, negative_bank, user, now)
+        _add_to_negative_bank(conn, alert, negative_bank, user, now, origin)
     status = DECIDED_STATUS[decision]
     alert_store.update_alert(conn, alert_id, {"status": status, "lease_until": None})
     alert_store.add_events(
@@ -119,14 +125,15 @@ def decide(
     )  # fmt: skip
     audit.record(
         conn, audit.Action.ALERT_DECIDE, f"alert {alert_id}",
-        {"decision": str(decision), "to": status, "reason": reason}, actor=user,
+        {"decision": str(decision), "to": status, "reason": reason}, actor=user, origin=origin,
     )  # fmt: skip
     return status
 
 
 def _add_to_negative_bank(
-    conn: Connection, alert: dict, bank: str, user: str, now: datetime
-) -> None:
+    conn: Connection, alert: dict, bank: str, user: str, now: datetime,
+    origin: audit.Origin | None,
+) -> None:  # fmt: skip
     evidence = alert["evidence"]
     signal_type, value = normalize_value(evidence["signal_type"], evidence["media_hash"])
     label = f"false positive of alert {alert['id']} ({evidence['bank']}), dismissed by {user}"
@@ -138,5 +145,5 @@ def _add_to_negative_bank(
     )  # fmt: skip
     audit.record(
         conn, audit.Action.ALERT_NEGATIVE_BANK, f"alert {alert['id']}",
-        {"bank": bank, "signal_type": signal_type, "value": value}, actor=user,
+        {"bank": bank, "signal_type": signal_type, "value": value}, actor=user, origin=origin,
     )  # fmt: skip

@@ -151,3 +151,38 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(16))
     """The first 16 hex digits of the SHA-256 of the raw Ed25519 public key."""
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class UserSession(Base):
+    """A signed-in review-app session. The browser's cookie carries only a random id; this row
+    is looked up by the id's SHA-256 on every request, so deleting it (logout) or disabling its
+    user takes effect at the next request. The id itself is never stored."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """One refused login, kept for throttling: counting them in the database makes the limit
+    hold across every process serving the app. `name` is what was typed (bounded), known
+    user or not."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_name_at", "name", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
