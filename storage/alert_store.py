@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from storage.content_writes import chunks, dialect_insert
 from storage.item_queries import iso, source_name
@@ -228,3 +228,84 @@ def record_delivery(
             last_error=error,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """The review queue's filters; None leaves a field unfiltered. `source` is a username
+    (without @, any case) or a platform id; `rule` and `bank` are read from the evidence;
+    `since` and `until` bound `first_seen` (when the alert was raised), `until` exclusive."""
+
+    kind: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    source: str | None = None
+    rule: str | None = None
+    bank: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def review_queue(
+    conn: Connection, filters: QueueFilter, *, after: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """One page of the queue in `list_alerts` order (highest priority, then newest), each row
+    with its source's title. `after` is the last alert id of the previous page (keyset paging:
+    the page starts below that alert's place, so alerts raised meanwhile never shift it)."""
+    query = (
+        select(
+            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
+            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
+            _sources.c.title.label("source_title"),
+        )
+        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
+        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
+        .order_by(_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    for column, value in (
+        (_alerts.c.kind, filters.kind), (_alerts.c.severity, filters.severity),
+        (_alerts.c.status, filters.status), (_alerts.c.assignee, filters.assignee),
+        (_alerts.c.evidence["rule"].as_string(), filters.rule),
+        (_alerts.c.evidence["bank"].as_string(), filters.bank),
+    ):  # fmt: skip
+        if value is not None:
+            query = query.where(column == value)
+    if filters.source is not None:
+        name = filters.source.removeprefix("@")
+        query = query.where(
+            (func.lower(_sources.c.username) == name.lower()) | (_sources.c.platform_id == name)
+        )
+    if filters.since is not None:
+        query = query.where(_alerts.c.first_seen >= filters.since)
+    if filters.until is not None:
+        query = query.where(_alerts.c.first_seen < filters.until)
+    if after is not None:
+        query = query.where(_after(after))
+    return [
+        {**_record(row), "source_title": row.source_title} for row in conn.execute(query)
+    ]
+
+
+def _after(alert_id: int) -> Any:
+    """Rows after `alert_id` in queue order, by its stored (priority, last_seen, id)."""
+    cursor = select(_alerts.c.priority, _alerts.c.last_seen).where(_alerts.c.id == alert_id)
+    cursor = cursor.subquery()
+    p, seen, ident = _alerts.c.priority, _alerts.c.last_seen, _alerts.c.id
+    later = select(cursor.c.priority).scalar_subquery()
+    seen_at = select(cursor.c.last_seen).scalar_subquery()
+    return or_(
+        p < later,
+        and_(p == later, seen < seen_at),
+        and_(p == later, seen == seen_at, ident < alert_id),
+    )
+
+
+def alert_source(conn: Connection, source_id: int) -> dict[str, Any] | None:
+    """The alert's source as the review app shows it: platform, ids, username, title."""
+    row = conn.execute(
+        select(_sources.c.platform, _sources.c.platform_id, _sources.c.username,
+               _sources.c.title).where(_sources.c.id == source_id)
+    ).one_or_none()  # fmt: skip
+    return None if row is None else dict(row._mapping)

@@ -22,6 +22,7 @@ from crawler.cli import (
     telegram_cmd,
     users_cmd,
     watchlist_cmd,
+    web_cmd,
     worker_cmd,
 )
 from crawler.cli.context import AppContext
@@ -54,6 +55,7 @@ app.command("worker")(worker_cmd.worker)
 app.command("run")(service_cmd.run)
 app.command("probe")(service_cmd.probe_command)
 app.command("rescan")(rescan_cmd.rescan_command)
+app.command("web")(web_cmd.web_command)
 
 
 @app.callback()
