@@ -83,6 +83,6 @@ async def render(
     common = {
         "user": signed_in(request), "csrf_token": token,
         "htmx_headers": json.dumps({CSRF_HEADER: token}),
-        "Permission": Permission,
+        "Permission": Permission, "error": None,
     }  # fmt: skip
     return aiohttp_jinja2.render_template(template, request, {**common, **context}, status=status)

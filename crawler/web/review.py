@@ -80,8 +80,8 @@ async def queue(request: web.Request) -> web.Response:
     try:
         filters, after = parse_filters(request.query)
     except BadQuery as exc:
-        return await render(request, "alerts.html", {**context, "error": str(exc), "rows": []},
-                            status=400)  # fmt: skip
+        context.update(error=str(exc), rows=[], next_url=None)
+        return await render(request, "alerts.html", context, status=400)
     rows = await db(request, _queue_page, filters, after)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
