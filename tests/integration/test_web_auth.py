@@ -170,3 +170,10 @@ def test_every_response_carries_the_security_headers(
                     assert "<script>" not in body and " style=" not in body
 
     serve(engine, scenario)
+
+
+def test_the_command_refuses_a_public_host_and_a_missing_key(cli: Cli) -> None:
+    public = cli("web", "--host", "0.0.0.0")
+    assert public.code != 0 and "not a loopback address: add --public" in public.err
+    keyless = cli("web", "--port", "0")
+    assert keyless.code != 0 and "web.session_key is not set" in keyless.err
