@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+    values,
+)
 
 from storage.models import Target, Watchlist
 
@@ -231,6 +242,23 @@ def postpone(conn: Connection, kind: str, locator: str, until: datetime) -> None
         update(_targets)
         .where(_targets.c.kind == kind, _targets.c.locator == locator)
         .values(next_due_at=until)
+    )
+
+
+def postpone_many(conn: Connection, until: Sequence[tuple[str, str, datetime]]) -> None:
+    """`postpone` for many (kind, locator, until) in one statement."""
+    if not until:
+        return
+    due = values(
+        column("kind", _targets.c.kind.type),
+        column("locator", _targets.c.locator.type),
+        column("until", _targets.c.next_due_at.type),
+        name="postponed",
+    ).data(list(until))
+    conn.execute(
+        update(_targets)
+        .where(_targets.c.kind == due.c.kind, _targets.c.locator == due.c.locator)
+        .values(next_due_at=due.c.until)
     )
 
 

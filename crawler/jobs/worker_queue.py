@@ -14,10 +14,11 @@ from typing import Any
 
 from procrastinate import SyncPsycopgConnector, sql
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
 from procrastinate.tasks import Task
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from crawler.crawl import distinct_crawls
@@ -73,25 +74,57 @@ def queue_due(
     (the run records the real next due time); how many jobs were added."""
     # Used only with our own connection, so it never opens a pool of its own.
     manager = JobManager(SyncPsycopgConnector())
-    added = 0
     with engine.begin() as conn:
-        due = watchlist_store.due_targets(conn, now, kinds=KINDS, limit=limit)
+        due = distinct_crawls(watchlist_store.due_targets(conn, now, kinds=KINDS, limit=limit))
+        if not due:
+            return 0
+        # A target still waiting from an earlier tick is postponed too: its job runs once, and
+        # the postponement keeps it from crowding out the others at the head of the query.
+        watchlist_store.postpone_many(conn, [
+            (target.kind, target.locator, now + timedelta(seconds=target.interval_s))
+            for target in due
+        ])  # fmt: skip
+        jobs = [
+            crawl.configure(**target_locks(t, settings), task_kwargs=crawl_args(t, now)).job
+            for t in due
+        ]
         driver = conn.connection.driver_connection
-        for target in distinct_crawls(due):
-            watchlist_store.postpone(
-                conn, target.kind, target.locator, now + timedelta(seconds=target.interval_s)
-            )
-            job = crawl.configure(
-                **target_locks(target, settings), task_kwargs=crawl_args(target, now)
-            ).job
-            try:
-                with conn.begin_nested():
-                    manager.defer_job(job, connection=driver)
-                added += 1
-            except AlreadyEnqueued:
-                # Still waiting from an earlier tick: it runs once, and the postponement
-                # keeps this target from crowding out the others at the head of the query.
-                pass
+        # One insert for the batch: Procrastinate fails all of it on a single AlreadyEnqueued,
+        # so the targets still waiting are left out first.
+        waiting = _waiting(driver, [job.queueing_lock for job in jobs])
+        jobs = [job for job in jobs if job.queueing_lock not in waiting]
+        if not jobs:
+            return 0
+        try:
+            with conn.begin_nested():
+                manager.batch_defer_jobs(jobs, connection=driver)
+            return len(jobs)
+        except AlreadyEnqueued:
+            # Queued meanwhile (a crawl job deferring itself again): one by one, then.
+            return _defer_each(conn, manager, jobs)
+
+
+def _waiting(driver: Any, queueing_locks: list[str | None]) -> set[str]:
+    """Which of these queueing locks a job waiting in the queue (`todo`) holds."""
+    with driver.cursor() as cursor:
+        cursor.execute(
+            "SELECT queueing_lock FROM procrastinate_jobs"
+            " WHERE status = 'todo' AND queueing_lock = ANY(%s)",
+            (queueing_locks,),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _defer_each(conn: Connection, manager: JobManager, jobs: list[Job]) -> int:
+    added = 0
+    driver = conn.connection.driver_connection
+    for job in jobs:
+        try:
+            with conn.begin_nested():
+                manager.defer_job(job, connection=driver)
+            added += 1
+        except AlreadyEnqueued:
+            pass  # still waiting from an earlier tick: it runs once
     return added
 
 
