@@ -36,6 +36,7 @@ from crawler.matching.keywords import compile_rules, load_rules_yaml
 from crawler.matching.pipeline import build_matchers
 from crawler.settings import Settings
 from crawler.watchlists import parse_watchlist_yaml
+from sandbox.review_app import DEMO_USER, ReviewAppThread, demo_login
 from sandbox.site import FixtureSite
 from sandbox.telegram_dc import FakeDC, no_real_telegram
 from sandbox.world import BANKED, DemoWorld, build_world
@@ -207,10 +208,12 @@ def run_demo(
     every_s: float,
     say: Callable[[str], None],
     stop: threading.Event | None = None,
+    web_port: int = 0,
 ) -> int:
     """Run the demo; exit 0 when every alert kind in REQUIRED_KINDS was raised, else 1.
 
-    Without `once` the world keeps changing and being crawled every `every_s` seconds until
+    Without `once` the review app is served on 127.0.0.1:`web_port` (0: any free port) with a
+    demo login, and the world keeps changing and being crawled every `every_s` seconds until
     `stop` is set (or Ctrl-C).
     """
     url = prepare_database(database)
@@ -241,9 +244,14 @@ def run_demo(
             code = summarize(engine, config, say)
             if once:
                 return code
-            say(f"crawling every {every_s:g} s while the world changes; Ctrl-C stops")
-            while not stop.wait(every_s):
-                next_pass()
+            app = ReviewAppThread(engine, settings, web_port)
+            try:
+                say(f"review app: {app.url} (log in as {DEMO_USER} / {demo_login(engine)})")
+                say(f"crawling every {every_s:g} s while the world changes; Ctrl-C stops")
+                while not stop.wait(every_s):
+                    next_pass()
+            finally:
+                app.stop()
             return code
         except KeyboardInterrupt:
             say("stopped")

@@ -3,17 +3,21 @@ kind, in the demo's own database, whatever the user's settings say."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import Engine
 
 from crawler.cli.main import run
-from sandbox.demo import DEMO_CONFIG, DEMO_DATABASE, REQUIRED_KINDS
+from sandbox.demo import DEMO_CONFIG, DEMO_DATABASE, REQUIRED_KINDS, run_demo
 from tests.integration.cli_runner import Cli, Result
 from tests.integration.spider_world import CHILD_GUARD
 
@@ -137,3 +141,49 @@ def test_demo_refuses_a_file_that_is_not_a_database(cli: Cli, tmp_path: Path) ->
 
     assert refused.code == 2 and refused.err.count("\n") == 1
     assert notes.read_text(encoding="utf-8") == "my notes\n"
+
+
+@pytest.mark.usefixtures("guarded_children")
+def test_the_running_demo_serves_the_review_app_with_the_login_it_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [v for v in os.environ if v.startswith("CHANWATCH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    lines: list[str] = []
+    served, stop = threading.Event(), threading.Event()
+
+    def say(line: str) -> None:
+        lines.append(line)
+        if line.startswith("review app:"):
+            served.set()
+
+    demo = threading.Thread(
+        target=run_demo, args=(None,),
+        kwargs={"once": False, "every_s": 3600, "say": say, "stop": stop, "web_port": 0},
+    )  # fmt: skip
+    demo.start()
+    try:
+        assert served.wait(timeout=120), lines
+        (announced,) = [line for line in lines if line.startswith("review app:")]
+        found = re.fullmatch(r"review app: (\S+) \(log in as demo / (\S+)\)", announced)
+        assert found is not None, announced
+        url, login = found.groups()
+        queue = asyncio.run(_log_in_and_read_queue(url, login))
+    finally:
+        stop.set()
+        demo.join(timeout=60)
+    assert not demo.is_alive()
+    assert all(word in queue for word in ("hash_match", "keyword", "discovery", "@jiin_lounge"))
+
+
+async def _log_in_and_read_queue(url: str, password: str) -> str:
+    # unsafe=True: the jar otherwise drops cookies set by an IP address such as 127.0.0.1.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        async with client.get(f"{url}login") as form:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
+        assert token is not None
+        fields = {"username": "demo", "password": password, "csrf_token": token.group(1)}
+        async with client.post(f"{url}login", data=fields) as answer:
+            assert answer.status == 200 and answer.url.path == "/alerts", answer.url
+            return await answer.text()
