@@ -7,10 +7,11 @@ crawler/owner.py), which is what makes taking over an expired lease safe across 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, TextClause, bindparam, select, text, update
 
 from storage.content_writes import dialect_insert
 from storage.models.operations import Lease
@@ -72,20 +73,15 @@ def acquire_many(
     if not keys:
         return set()
     until = now + ttl
-    rows = [{"kind": kind, "key": key, "owner": owner, "until": until} for key in keys]
-    stmt = dialect_insert(conn, _leases).values(rows)
-    taken = set(
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["kind", "key"],
-                set_={"owner": owner, "until": until},
-                where=or_(_leases.c.until <= now, _leases.c.owner == owner),
-            ).returning(_leases.c.key)
-        ).scalars()
-    )
+    params = {"kind": kind, "owner": owner, "until": until, "now": now}
+    params.update({f"key_{n}": key for n, key in enumerate(keys)})
+    taken = set(conn.execute(_take(len(keys)), params).scalars())
+    left = [key for key in keys if key not in taken]
+    if not left:
+        return taken
     held = conn.execute(
         select(_leases.c.key, _leases.c.owner).where(
-            _leases.c.kind == kind, _leases.c.key.in_([k for k in keys if k not in taken])
+            _leases.c.kind == kind, _leases.c.key.in_(left)
         )
     ).all()
     for key, holder in held:
@@ -94,6 +90,20 @@ def acquire_many(
         ) is None:
             taken.add(key)
     return taken
+
+
+@functools.lru_cache(maxsize=64)
+def _take(count: int) -> TextClause:
+    """The upsert of `acquire_many` for `count` keys. Plain SQL both databases accept: the
+    dialects' `insert` with ON CONFLICT is never cached, so SQLAlchemy compiled it on every
+    call; this is compiled once per count."""
+    rows = ", ".join(f"(:kind, :key_{n}, :owner, :until)" for n in range(count))
+    until = _leases.c.until.type
+    return text(
+        f"INSERT INTO lease (kind, key, owner, until) VALUES {rows}"  # noqa: S608 (no input)
+        " ON CONFLICT (kind, key) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+        " WHERE lease.until <= :now OR lease.owner = excluded.owner RETURNING key"
+    ).bindparams(bindparam("until", type_=until), bindparam("now", type_=until))
 
 
 def release(conn: Connection, kind: str, key: str, owner: str) -> None:

@@ -31,6 +31,9 @@ def start_run(
     ).scalar_one()
 
 
+_START_RUNS = _runs.insert().returning(_runs.c.target_id, _runs.c.id)
+
+
 def start_runs(
     conn: Connection, runs: Sequence[tuple[int, str]], *, at: datetime
 ) -> dict[int, int]:
@@ -41,9 +44,9 @@ def start_runs(
         {"target_id": target_id, "collector": collector, "account": None, "started_at": at}
         for target_id, collector in runs
     ]
-    return dict(
-        conn.execute(_runs.insert().values(rows).returning(_runs.c.target_id, _runs.c.id)).all()
-    )
+    # Rows as parameters, not a multi-row VALUES: SQLAlchemy caches this statement's compiled
+    # form (and batches the rows into one INSERT itself).
+    return dict(conn.execute(_START_RUNS, rows).all())
 
 
 def finish_run(
