@@ -28,7 +28,7 @@ import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from procrastinate import App, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
@@ -41,7 +41,7 @@ from crawler.collectors import COLLECTORS, CollectorFactory
 from crawler.ingest import Matcher
 from crawler.jobs.housekeeping import CHORES, Periodic
 from crawler.jobs.metrics import Metrics
-from crawler.jobs.runner import NotStarted, claim_ttl, run_claimed, start_queued
+from crawler.jobs.runner import Claimed, NotStarted, claim_ttl, run_claimed, start_queued
 from crawler.jobs.worker_queue import (
     conninfo,
     crawl_args,
@@ -60,6 +60,8 @@ log = get_logger(__name__)
 
 CRAWL_TASK = "chanwatch.crawl_target"
 CrawlTask = Task[Any, Any, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 # Besides the jobs: the LISTEN connection, heartbeats, the periodic deferrer, abort polling.
 _POOL_SPARE = 4
 
@@ -142,14 +144,10 @@ async def _crawl(
     runtime: Runtime, task: CrawlTask, target_id: int, kind: str, locator: str, queued: str
 ) -> str:
     engine, settings = runtime.engine, runtime.settings
-    target = _load(engine, target_id, kind, locator)
-    if target is None:
+    loaded = await _off_loop(_load_and_start, runtime, target_id, kind, locator, queued)
+    if loaded is None:
         return "not watched (removed or disabled since queued)"
-    now = utcnow()
-    started = start_queued(
-        engine, target, settings, now, datetime.fromisoformat(queued),
-        collectors=runtime.collectors,
-    )  # fmt: skip
+    target, now, started = loaded
     if started is NotStarted.BUSY:
         # A live holder is running it (and records the next due time, which makes this job
         # stale); a dead one on another host loses its claim after the TTL: come back then.
@@ -161,6 +159,33 @@ async def _crawl(
     if runtime.metrics is not None:
         runtime.metrics.record_result(result)
     return str(result.outcome.status)
+
+
+async def _off_loop(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Blocking database work in a thread: the other jobs' work goes on while it waits on
+    PostgreSQL. A job cancelled meanwhile still waits for it to end, so nothing of a job runs
+    on behind its back (the cancellation lands where it would have after a blocking call)."""
+    work = asyncio.ensure_future(asyncio.to_thread(call, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
+
+
+def _load_and_start(
+    runtime: Runtime, target_id: int, kind: str, locator: str, queued: str
+) -> tuple[TargetRow, datetime, Claimed | NotStarted] | None:
+    """`_load` then `start_queued` (one trip to a thread for both); None: not watched."""
+    target = _load(runtime.engine, target_id, kind, locator)
+    if target is None:
+        return None
+    now = utcnow()
+    started = start_queued(
+        runtime.engine, target, runtime.settings, now, datetime.fromisoformat(queued),
+        collectors=runtime.collectors,
+    )  # fmt: skip
+    return target, now, started
 
 
 def _load(engine: Engine, target_id: int, kind: str, locator: str) -> TargetRow | None:
