@@ -106,12 +106,16 @@ def _take(count: int) -> TextClause:
     ).bindparams(bindparam("until", type_=until), bindparam("now", type_=until))
 
 
+# Built once: a statement's construction costs more than its (cached) compilation.
+_RELEASE = _leases.delete().where(
+    _leases.c.kind == bindparam("kind"),
+    _leases.c.key == bindparam("key"),
+    _leases.c.owner == bindparam("owner"),
+)
+
+
 def release(conn: Connection, kind: str, key: str, owner: str) -> None:
-    conn.execute(
-        _leases.delete().where(
-            _leases.c.kind == kind, _leases.c.key == key, _leases.c.owner == owner
-        )
-    )
+    conn.execute(_RELEASE, {"kind": kind, "key": key, "owner": owner})
 
 
 def holder(conn: Connection, kind: str, key: str, now: datetime) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, bindparam, update
 
 from storage.models import CrawlRun
 
@@ -49,25 +49,35 @@ def start_runs(
     return dict(conn.execute(_START_RUNS, rows).all())
 
 
+# Built once: a statement's construction costs more than its (cached) compilation. (Parameter
+# names unlike the columns': an UPDATE keeps those for its SET clause.)
+_FINISH_RUN = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), error=bindparam("b_error"), finished_at=bindparam("b_at"))
+    .returning(_runs.c.items_new, _runs.c.items_updated, _runs.c.items_gone, _runs.c.media_hashed)
+)
+_CLOSE_ABANDONED = (
+    update(_runs)
+    .where(
+        _runs.c.target_id.in_(bindparam("b_target_ids", expanding=True)),
+        _runs.c.finished_at.is_(None),
+    )
+    .values(
+        status="abandoned", finished_at=bindparam("b_at"), error="the process running it stopped"
+    )
+)
+
+
 def finish_run(
     conn: Connection, run_id: int, *, status: str, error: str | None, at: datetime
 ) -> RunCounts:
-    row = conn.execute(
-        update(_runs)
-        .where(_runs.c.id == run_id)
-        .values(status=status, error=error, finished_at=at)
-        .returning(
-            _runs.c.items_new, _runs.c.items_updated, _runs.c.items_gone, _runs.c.media_hashed
-        )
-    ).one()
-    return RunCounts(*row)
+    params = {"b_id": run_id, "b_status": status, "b_error": error, "b_at": at}
+    return RunCounts(*conn.execute(_FINISH_RUN, params).one())
 
 
 def close_abandoned(conn: Connection, target_ids: Sequence[int], *, at: datetime) -> int:
     """Close the targets' runs still open: only a process that died mid-run leaves one (the
     caller holds the targets' claims, so nobody else is running them)."""
-    return conn.execute(
-        update(_runs)
-        .where(_runs.c.target_id.in_(list(target_ids)), _runs.c.finished_at.is_(None))
-        .values(status="abandoned", finished_at=at, error="the process running it stopped")
-    ).rowcount
+    params = {"b_target_ids": list(target_ids), "b_at": at}
+    return conn.execute(_CLOSE_ABANDONED, params).rowcount

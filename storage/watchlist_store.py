@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +11,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Update,
     and_,
+    bindparam,
     column,
     delete,
     func,
@@ -210,29 +213,37 @@ def record_crawl(
     """Record a run on every target that watches `locator` (one crawl serves every watchlist
     holding it). ``failed`` counts towards consecutive failures; ``succeeded`` (the target was
     actually collected) moves ``last_success_at``. A deferred run is neither."""
+    params = {
+        "b_kind": kind, "b_locator": locator, "b_at": at, "b_status": status, "b_error": error,
+        "b_next_due_at": next_due_at,
+    }  # fmt: skip
+    conn.execute(_record_crawl(failed, succeeded), params)
+
+
+@functools.cache
+def _record_crawl(failed: bool, succeeded: bool) -> Update:
+    """`record_crawl`'s statement, built once per case."""
+    at = bindparam("b_at", type_=_targets.c.last_run_at.type)
     values: dict[str, Any] = {
         "last_run_at": at,
-        "last_status": status,
-        "last_error": error,
-        "next_due_at": next_due_at,
+        "last_status": bindparam("b_status"),
+        "last_error": bindparam("b_error"),
+        "next_due_at": bindparam("b_next_due_at"),
         "consecutive_failures": _targets.c.consecutive_failures + 1 if failed else 0,
     }
     if succeeded:
         values["last_success_at"] = at
-    conn.execute(
-        update(_targets)
-        .where(_targets.c.kind == kind, _targets.c.locator == locator)
-        .values(**values)
-    )
+    return update(_targets).where(*_LOCATOR).values(**values)
+
+
+# (Names unlike the columns': an UPDATE keeps those for its SET clause.)
+_LOCATOR = (_targets.c.kind == bindparam("b_kind"), _targets.c.locator == bindparam("b_locator"))
+_LAST_RUN_AT = select(func.max(_targets.c.last_run_at)).where(*_LOCATOR)
 
 
 def last_run_at(conn: Connection, kind: str, locator: str) -> datetime | None:
     """When `locator` was last crawled (any watchlist's row: they are recorded together)."""
-    return conn.execute(
-        select(func.max(_targets.c.last_run_at)).where(
-            _targets.c.kind == kind, _targets.c.locator == locator
-        )
-    ).scalar()
+    return conn.execute(_LAST_RUN_AT, {"b_kind": kind, "b_locator": locator}).scalar()
 
 
 def postpone(conn: Connection, kind: str, locator: str, until: datetime) -> None:
