@@ -36,6 +36,7 @@ from crawler.observations import (
     SourceRecreated,
 )
 from storage import content_writes as writes
+from storage import source_writes
 
 MAX_LINK_URL = 2048
 
@@ -107,7 +108,7 @@ def ingest_batch(
             _apply_availability(conn, source_id, obs, result)
         elif isinstance(obs, SourceRecreated):
             previous = sources.id_for(obs.previous, obs.observed_at)
-            if writes.link_recreated(conn, source_id, previous, obs.observed_at):
+            if source_writes.link_recreated(conn, source_id, previous, obs.observed_at):
                 result.source_changes.append(SourceChange(source_id, "recreated", str(previous)))
         elif isinstance(obs, Post):
             sightings[source_id, obs.collector][str(obs.message_id)] = obs
@@ -134,7 +135,7 @@ class _SourceCache:
     def id_for(self, key: SourceKey, at: datetime) -> int:
         found = self._ids.get(key)
         if found is None:
-            found = writes.find_or_create_source(
+            found = source_writes.find_or_create_source(
                 self._conn, key.platform.value, key.platform_id, key.username, at
             )
             self._ids[key] = found
@@ -144,7 +145,7 @@ class _SourceCache:
 def _apply_snapshot(
     conn: Connection, source_id: int, snap: ChannelSnapshot, result: IngestResult
 ) -> None:
-    current = writes.load_source(conn, source_id)
+    current = source_writes.load_source(conn, source_id)
     first = current.title is None and current.about is None
     changes = [] if not first else [SourceChange(source_id, "first", None, snap.title)]
     if not first:
@@ -153,7 +154,7 @@ def _apply_snapshot(
             if after is not None and before != after:
                 changes.append(SourceChange(source_id, name, before, after))
     if changes:
-        writes.add_source_snapshot(
+        source_writes.add_source_snapshot(
             conn,
             {
                 "source_id": source_id,
@@ -177,17 +178,17 @@ def _apply_snapshot(
             participants_raw=snap.participants.raw,
             participants_exact=snap.participants.exact,
         )
-    writes.update_source(conn, source_id, values)
+    source_writes.update_source(conn, source_id, values)
 
 
 def _apply_availability(
     conn: Connection, source_id: int, obs: SourceAvailability, result: IngestResult
 ) -> None:
-    current = writes.load_source(conn, source_id)
+    current = source_writes.load_source(conn, source_id)
     if current.available == obs.available:
         return
     change = "available" if obs.available else "unavailable"
-    writes.update_source(
+    source_writes.update_source(
         conn,
         source_id,
         {
@@ -196,7 +197,7 @@ def _apply_availability(
             "unavailable_reason": None if obs.available else obs.reason,
         },
     )
-    writes.add_source_snapshot(
+    source_writes.add_source_snapshot(
         conn,
         {
             "source_id": source_id,
