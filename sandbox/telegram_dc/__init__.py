@@ -20,10 +20,11 @@ A collector test fills a World, serves it, and points a client at it::
 ``world.me.phone`` / ``world.me.code`` sign in). See tests/integration/test_fake_dc.py.
 """
 
+from .errors import ErrorRule
 from .guards import RealNetworkAccessError, no_real_telegram, reset_config_cache
 from .journal import Call
 from .server import FakeDC, FakeDCError, ThreadedFakeDC
-from .world import Account, Channel, ErrorRule, World
+from .world import Account, Channel, World
 
 __all__ = [
     "Account",

@@ -16,21 +16,11 @@ from typing import Any
 
 from telethon.tl import types
 
+from .errors import ErrorRule
+
 UTC = dt.UTC
 # Telegram's own rule for public usernames; anything else answers USERNAME_INVALID.
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,30}[a-zA-Z0-9]$")
-# Error codes Telegram uses for the errors tests schedule (unknown names default to 400).
-ERROR_CODES = {
-    "FLOOD_WAIT": 420,
-    "FLOOD_PREMIUM_WAIT": 420,
-    "SLOWMODE_WAIT": 420,
-    "AUTH_KEY_UNREGISTERED": 401,
-    "SESSION_REVOKED": 401,
-    "USER_DEACTIVATED_BAN": 401,
-    "RPC_CALL_FAIL": 500,
-    "INTERNAL": 500,
-}
-
 # (kind, object id, thumb size): "photo"/"document" and "" for a document's main file.
 FileKey = tuple[str, int, str]
 Message = types.Message | types.MessageService
@@ -117,30 +107,6 @@ class Account:
             username=self.username,
             phone=self.phone,
         )
-
-
-@dataclass
-class ErrorRule:
-    """Answer ``error`` instead of the real result for some calls of ``method``.
-
-    Calls are counted among those matching ``method`` and, when given, ``channel_id`` or
-    ``username``; calls number ``nth`` .. ``nth + times - 1`` fail.
-    """
-
-    method: str
-    error: str
-    nth: int = 1
-    times: int = 1
-    channel_id: int | None = None
-    username: str | None = None
-    error_code: int | None = None
-    seen: int = 0
-
-    @property
-    def code(self) -> int:
-        if self.error_code is not None:
-            return self.error_code
-        return ERROR_CODES.get(re.sub(r"_\d+$", "", self.error), 400)
 
 
 class World:

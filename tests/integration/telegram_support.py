@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from crawler.crawl import TargetResult, crawl_once, default_matchers
 from crawler.settings import Settings
 from sandbox.telegram_dc import World
-from sandbox.telegram_dc.world import ErrorRule
+from sandbox.telegram_dc.errors import ErrorRule
 from storage.models import Item, Media, Source
 from storage.watchlist_store import TargetSpec, add_target
 
