@@ -72,9 +72,15 @@ def _spider_child(parent: int) -> int | None:
 
 
 def _sockets(pid: int) -> list[tuple[str, int]]:
-    """(TCP state, remote port) of every TCP socket `pid` holds (state 0A is LISTEN)."""
+    """(TCP state, remote port) of every TCP socket `pid` holds (state 0A is LISTEN); none for
+    a process that has exited meanwhile (a child can be short-lived, e.g. a hash worker or a
+    helper a library runs)."""
     inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:
+        return []
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
@@ -83,7 +89,11 @@ def _sockets(pid: int) -> list[tuple[str, int]]:
             inodes.add(target[len("socket:[") : -1])
     found = []
     for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except FileNotFoundError:
+            return []
+        for line in lines:
             fields = line.split()
             if fields[9] in inodes:
                 found.append((fields[3], int(fields[2].rsplit(":", 1)[1], 16)))
