@@ -47,13 +47,12 @@ from crawler.jobs.worker_queue import (
     crawl_args,
     queue_due,
     target_locks,
-    todo_jobs,
 )
 from crawler.locators import TargetKind
 from crawler.logging import get_logger
 from crawler.owner import OWNER
 from crawler.settings import Settings
-from storage import watchlist_store
+from storage import job_queue, watchlist_store
 from storage.watchlist_store import TargetRow
 
 log = get_logger(__name__)
@@ -271,7 +270,7 @@ class WorkerMetrics(Metrics):
 
     def render(self) -> bytes:
         try:
-            self.set_queue_depth(todo_jobs(self._engine))
+            self.set_queue_depth(job_queue.todo_count(self._engine))
         except SQLAlchemyError as exc:
             # chanwatch_database_up says the database is gone; the depth keeps its last value.
             log.warning("queue depth read failed", error=exc.__class__.__name__)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from procrastinate import SyncPsycopgConnector, sql
+from procrastinate import SyncPsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job
 from procrastinate.manager import JobManager
@@ -25,7 +25,7 @@ from crawler.crawl import distinct_crawls
 from crawler.jobs.schedule import site_of
 from crawler.locators import CRAWLABLE_KINDS
 from crawler.settings import Settings
-from storage import watchlist_store
+from storage import job_queue, watchlist_store
 from storage.watchlist_store import TargetRow
 
 KINDS = [kind.value for kind in CRAWLABLE_KINDS]
@@ -91,7 +91,7 @@ def queue_due(
         driver = conn.connection.driver_connection
         # One insert for the batch: Procrastinate fails all of it on a single AlreadyEnqueued,
         # so the targets still waiting are left out first.
-        waiting = _waiting(driver, [job.queueing_lock for job in jobs])
+        waiting = job_queue.waiting_locks(conn, [job.queueing_lock or "" for job in jobs])
         jobs = [job for job in jobs if job.queueing_lock not in waiting]
         if not jobs:
             return 0
@@ -102,17 +102,6 @@ def queue_due(
         except AlreadyEnqueued:
             # Queued meanwhile (a crawl job deferring itself again): one by one, then.
             return _defer_each(conn, manager, jobs)
-
-
-def _waiting(driver: Any, queueing_locks: list[str | None]) -> set[str]:
-    """Which of these queueing locks a job waiting in the queue (`todo`) holds."""
-    with driver.cursor() as cursor:
-        cursor.execute(
-            "SELECT queueing_lock FROM procrastinate_jobs"
-            " WHERE status = 'todo' AND queueing_lock = ANY(%s)",
-            (queueing_locks,),
-        )
-        return {row[0] for row in cursor.fetchall()}
 
 
 def _defer_each(conn: Connection, manager: JobManager, jobs: list[Job]) -> int:
@@ -126,10 +115,3 @@ def _defer_each(conn: Connection, manager: JobManager, jobs: list[Job]) -> int:
         except AlreadyEnqueued:
             pass  # still waiting from an earlier tick: it runs once
     return added
-
-
-def todo_jobs(engine: Engine) -> int:
-    """Jobs waiting in the queue (every task, due or scheduled later)."""
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(sql.queries["count_jobs_status"]).mappings()
-        return sum(row["count"] for row in rows if row["status"] == "todo")
