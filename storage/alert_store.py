@@ -93,12 +93,19 @@ def raise_alerts(
     return new
 
 
+def _named(evidence: dict[str, Any], key: str) -> str | None:
+    value = evidence.get(key)
+    return value[:100] if isinstance(value, str) else None
+
+
 def _row(candidate: AlertCandidate, at: datetime) -> dict[str, Any]:
+    evidence = candidate.evidence
     return {
         "kind": str(candidate.kind), "severity": candidate.severity,
         "priority": candidate.priority, "status": "new", "dedupe_key": candidate.dedupe_key,
-        "item_id": candidate.item_id, "source_id": candidate.source_id,
-        "evidence": candidate.evidence, "hit_count": 1, "first_seen": at, "last_seen": at,
+        "item_id": candidate.item_id, "source_id": candidate.source_id, "evidence": evidence,
+        "rule": _named(evidence, "rule"), "bank": _named(evidence, "bank"),
+        "hit_count": 1, "first_seen": at, "last_seen": at,
     }  # fmt: skip
 
 
@@ -233,7 +240,7 @@ def record_delivery(
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
     """The review queue's filters; None leaves a field unfiltered. `source` is a username
-    (without @, any case) or a platform id; `rule` and `bank` are read from the evidence;
+    (without @, any case) or a platform id; `rule` and `bank` are the alert's own columns;
     `since` and `until` bound `first_seen` (when the alert was raised), `until` exclusive."""
 
     kind: str | None = None
@@ -267,8 +274,7 @@ def review_queue(
     for column, value in (
         (_alerts.c.kind, filters.kind), (_alerts.c.severity, filters.severity),
         (_alerts.c.status, filters.status), (_alerts.c.assignee, filters.assignee),
-        (_alerts.c.evidence["rule"].as_string(), filters.rule),
-        (_alerts.c.evidence["bank"].as_string(), filters.bank),
+        (_alerts.c.rule, filters.rule), (_alerts.c.bank, filters.bank),
     ):  # fmt: skip
         if value is not None:
             query = query.where(column == value)

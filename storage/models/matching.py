@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,9 +71,19 @@ class Rule(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_QUEUE_ORDER = (text("priority DESC"), text("last_seen DESC"), text("id DESC"))
+
+
 class Alert(Base):
     __tablename__ = "alert"
-    __table_args__ = (Index("ix_alert_status_priority", "status", "priority"),)
+    # The review queue's order, alone and after each filter a reviewer narrows by: a page is an
+    # index walk at any size (migration 0011).
+    __table_args__ = (
+        Index("ix_alert_queue", *_QUEUE_ORDER),
+        Index("ix_alert_status_queue", "status", *_QUEUE_ORDER),
+        Index("ix_alert_rule_queue", "rule", *_QUEUE_ORDER),
+        Index("ix_alert_bank_queue", "bank", *_QUEUE_ORDER),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -83,6 +94,10 @@ class Alert(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id", ondelete="SET NULL"))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
     evidence: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    rule: Mapped[str | None] = mapped_column(String(100))
+    """The keyword rule that raised it (also in the evidence): a column so the queue can filter."""
+    bank: Mapped[str | None] = mapped_column(String(100))
+    """The hash bank that raised it (also in the evidence)."""
     hit_count: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

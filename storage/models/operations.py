@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,6 +113,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     """argon2id, PHC string format: the password itself is never stored."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_critical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Show critical-severity text without asking first (the reviewer's own choice)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -124,6 +127,8 @@ class AuditLog(Base):
     The unique `prev_hash` makes a fork impossible whatever a writer does."""
 
     __tablename__ = "audit_log"
+    # A reviewer's own counts (critical texts read today) are an index range, not a scan.
+    __table_args__ = (Index("ix_audit_log_actor_action_at", "actor", "action", "at"),)
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
