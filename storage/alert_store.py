@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, select, tuple_, update
 
 from storage.content_writes import chunks, dialect_insert
 from storage.item_queries import iso, source_name
@@ -98,14 +98,19 @@ def _named(evidence: dict[str, Any], key: str) -> str | None:
     return value[:100] if isinstance(value, str) else None
 
 
+def named_columns(evidence: dict[str, Any]) -> dict[str, str | None]:
+    """The `rule` and `bank` columns an alert with this evidence gets (what the queue filters
+    on; migration 0011 backfills them the same way)."""
+    return {"rule": _named(evidence, "rule"), "bank": _named(evidence, "bank")}
+
+
 def _row(candidate: AlertCandidate, at: datetime) -> dict[str, Any]:
     evidence = candidate.evidence
     return {
         "kind": str(candidate.kind), "severity": candidate.severity,
         "priority": candidate.priority, "status": "new", "dedupe_key": candidate.dedupe_key,
         "item_id": candidate.item_id, "source_id": candidate.source_id, "evidence": evidence,
-        "rule": _named(evidence, "rule"), "bank": _named(evidence, "bank"),
-        "hit_count": 1, "first_seen": at, "last_seen": at,
+        **named_columns(evidence), "hit_count": 1, "first_seen": at, "last_seen": at,
     }  # fmt: skip
 
 
@@ -259,52 +264,62 @@ def review_queue(
 ) -> list[dict[str, Any]]:
     """One page of the queue in `list_alerts` order (highest priority, then newest), each row
     with its source's title. `after` is the last alert id of the previous page (keyset paging:
-    the page starts below that alert's place, so alerts raised meanwhile never shift it)."""
-    query = (
-        select(
-            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
-            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
-            _sources.c.title.label("source_title"),
-        )
-        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
-        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
-        .order_by(_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
-        .limit(limit)
-    )  # fmt: skip
+    the page starts below that alert's place, so alerts raised meanwhile never shift it).
+
+    The page's ids come first, from the alert table alone in queue order (an index walk:
+    `ix_alert_queue`, or the one led by status, rule, bank or source), and only those rows are
+    joined to their item and source: joining before the limit looked up an item and a source
+    for every alert walked past, all of them when a filter matched few."""
+    ids = select(_alerts.c.id).order_by(*_QUEUE_ORDER).limit(limit)
     for column, value in (
         (_alerts.c.kind, filters.kind), (_alerts.c.severity, filters.severity),
         (_alerts.c.status, filters.status), (_alerts.c.assignee, filters.assignee),
         (_alerts.c.rule, filters.rule), (_alerts.c.bank, filters.bank),
     ):  # fmt: skip
         if value is not None:
-            query = query.where(column == value)
+            ids = ids.where(column == value)
     if filters.source is not None:
         name = filters.source.removeprefix("@")
-        query = query.where(
+        named = select(_sources.c.id).where(
             (func.lower(_sources.c.username) == name.lower()) | (_sources.c.platform_id == name)
         )
+        ids = ids.where(_alerts.c.source_id.in_(named))
     if filters.since is not None:
-        query = query.where(_alerts.c.first_seen >= filters.since)
+        ids = ids.where(_alerts.c.first_seen >= filters.since)
     if filters.until is not None:
-        query = query.where(_alerts.c.first_seen < filters.until)
+        ids = ids.where(_alerts.c.first_seen < filters.until)
     if after is not None:
-        query = query.where(_after(after))
-    return [
-        {**_record(row), "source_title": row.source_title} for row in conn.execute(query)
-    ]
+        ids = ids.where(_after(after))
+    page = ids.subquery("page")
+    query = (
+        select(
+            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
+            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
+            _sources.c.title.label("source_title"),
+        )
+        .select_from(page)
+        .join(_alerts, _alerts.c.id == page.c.id)
+        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
+        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
+        .order_by(*_QUEUE_ORDER)
+    )  # fmt: skip
+    return [{**_record(row), "source_title": row.source_title} for row in conn.execute(query)]
+
+
+_QUEUE_ORDER = (_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
+"""The queue's order; the `ix_alert_*queue` indexes hold it (migration 0011)."""
 
 
 def _after(alert_id: int) -> Any:
-    """Rows after `alert_id` in queue order, by its stored (priority, last_seen, id)."""
-    cursor = select(_alerts.c.priority, _alerts.c.last_seen).where(_alerts.c.id == alert_id)
-    cursor = cursor.subquery()
-    p, seen, ident = _alerts.c.priority, _alerts.c.last_seen, _alerts.c.id
-    later = select(cursor.c.priority).scalar_subquery()
-    seen_at = select(cursor.c.last_seen).scalar_subquery()
-    return or_(
-        p < later,
-        and_(p == later, seen < seen_at),
-        and_(p == later, seen == seen_at, ident < alert_id),
+    """Rows after `alert_id` in queue order: one row-value comparison with its stored
+    (priority, last_seen, id), which both databases turn into a range of the queue index (the
+    same condition spelt as an OR of three cases is a filter over every row above the page)."""
+    cursor = _alerts.alias("cursor")
+    at = select(cursor.c.priority, cursor.c.last_seen).where(cursor.c.id == alert_id)
+    return tuple_(_alerts.c.priority, _alerts.c.last_seen, _alerts.c.id) < tuple_(
+        at.with_only_columns(cursor.c.priority).scalar_subquery(),
+        at.with_only_columns(cursor.c.last_seen).scalar_subquery(),
+        alert_id,
     )
 
 
