@@ -83,6 +83,7 @@ class Alert(Base):
         Index("ix_alert_status_queue", "status", *_QUEUE_ORDER),
         Index("ix_alert_rule_queue", "rule", *_QUEUE_ORDER),
         Index("ix_alert_bank_queue", "bank", *_QUEUE_ORDER),
+        Index("ix_alert_source_queue", "source_id", *_QUEUE_ORDER),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,7 +1,7 @@
 """review queue and reviewer wellness: alert.rule and alert.bank as indexed columns (filled from
 the evidence), indexes in the queue's order (priority, last seen, id; alone and after status,
-rule or bank) so a page of 100,000 alerts is an index walk, user_account.show_critical (whether
-critical text is shown without asking), and an audit index for a reviewer's own counts.
+rule, bank or source) so a page of 100,000 alerts is an index walk, user_account.show_critical
+(whether critical text is shown without asking), and an audit index for a reviewer's own counts.
 
 Revision ID: 0011
 Revises: 0010
@@ -22,6 +22,8 @@ QUEUE_INDEXES = {
     "ix_alert_status_queue": ["status"],
     "ix_alert_rule_queue": ["rule"],
     "ix_alert_bank_queue": ["bank"],
+    # A room's alerts: without it the queue walked every alert to find a source's few.
+    "ix_alert_source_queue": ["source_id"],
 }
 
 
