@@ -3,7 +3,8 @@
 
 The app is `create_app` served by aiohttp on 127.0.0.1 in this process's event loop; a staff
 user logs in (GET /login for the CSRF token, POST) and the client times GET /alerts (first
-page, `?kind=keyword&severity=critical`, and a deep keyset page: the `after=` of a page's
+page, `?kind=keyword&severity=critical`, `?rule=rule_07` (one keyword rule of 40),
+`?source=@room_0776` (one room of 2,000), and a deep keyset page: the `after=` of a page's
 next link, ~`--deep` rows down) and GET /alerts/{id}. The data is filled set-based (COPY on
 PostgreSQL, core `insert` with lists on SQLite): sources, items with Korean text, alerts of
 every kind with their evidence, statuses mixed, some assigned, each with its history.
@@ -45,18 +46,23 @@ from crawler.web import create_app
 from storage.models import Alert, AlertEvent, Item, Source
 
 FILTERED = "/alerts?kind=keyword&severity=critical"
+BY_RULE = "/alerts?rule=rule_07"
+BY_SOURCE = "/alerts?source=%40room_0776"
 
 
 # ---------------------------------------------------------------- naive baseline
 
 
-def naive_queue(engine: Engine, kind: str | None, severity: str | None, offset: int) -> str:
+def naive_queue(engine: Engine, filters: dict[str, str], offset: int) -> str:
     with Session(engine) as session:
         query = select(Alert)
-        if kind:
-            query = query.where(Alert.kind == kind)
-        if severity:
-            query = query.where(Alert.severity == severity)
+        for name in ("kind", "severity", "rule"):
+            if filters.get(name):
+                query = query.where(getattr(Alert, name) == filters[name])
+        if filters.get("source"):
+            query = query.join(Source, Source.id == Alert.source_id).where(
+                Source.username == filters["source"].removeprefix("@")
+            )
         query = query.order_by(Alert.priority.desc(), Alert.last_seen.desc(), Alert.id.desc())
         cells = []
         for alert in session.scalars(query.offset(offset).limit(51)).all()[:50]:
@@ -94,8 +100,7 @@ def naive_detail(engine: Engine, alert_id: int) -> str:
 def naive_app(engine: Engine) -> web.Application:
     async def queue(request: web.Request) -> web.Response:
         q = request.query
-        body = await asyncio.to_thread(naive_queue, engine, q.get("kind"), q.get("severity"),
-                                       int(q.get("offset", "0")))  # fmt: skip
+        body = await asyncio.to_thread(naive_queue, engine, dict(q), int(q.get("offset", "0")))
         return web.Response(text=body, content_type="text/html")
 
     async def detail(request: web.Request) -> web.Response:
@@ -189,6 +194,8 @@ async def measure_http(engine: Engine, requests: int, depth: int) -> dict[str, A
             figures["chanwatch"] = {
                 "queue_first": await timed(client, [base + "/alerts"] * requests),
                 "queue_filtered": await timed(client, [base + FILTERED] * requests),
+                "queue_rule": await timed(client, [base + BY_RULE] * requests),
+                "queue_source": await timed(client, [base + BY_SOURCE] * requests),
                 "queue_deep": await timed(client, [base + deep] * requests),
                 "detail": await timed(client, [f"{base}/alerts/{i}" for i in ids]),
             }
@@ -198,6 +205,8 @@ async def measure_http(engine: Engine, requests: int, depth: int) -> dict[str, A
             figures["baseline"] = {
                 "queue_first": await timed(client, [naive_base + "/alerts"] * slow),
                 "queue_filtered": await timed(client, [naive_base + FILTERED] * slow),
+                "queue_rule": await timed(client, [naive_base + BY_RULE] * slow),
+                "queue_source": await timed(client, [naive_base + BY_SOURCE] * slow),
                 "queue_deep": await timed(client, [f"{naive_base}/alerts?offset={depth}"] * slow),
                 "detail": await timed(client, [f"{naive_base}/alerts/{i}" for i in ids[:slow]]),
             }

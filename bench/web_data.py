@@ -16,7 +16,7 @@ from sqlalchemy import Engine, Table, insert, text
 
 from crawler import access
 from crawler.matching.alerts import KEYWORD_CONFIDENCE, SEVERITIES, Kind, priority
-from storage import user_store
+from storage import alert_store, user_store
 from storage.models import Alert, AlertEvent, Item, Source
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -127,13 +127,15 @@ def alert_rows(count: int, items: int, texts: list[tuple[str, int, str]]
         last = min(T0, first + timedelta(seconds=rng.randrange(3 * 86_400)))
         confidence = rng.choice(list(KEYWORD_CONFIDENCE.values()))
         assignee = rng.choice(REVIEWERS) if status != "new" and rng.random() < 0.8 else None
+        rank = priority(severity, confidence, rng.randrange(200_000))
+        evidence = evidence_for(kind, n, item, texts, severity, rng)  # rng draws in old order
         alerts.append({
             "id": n + 1, "kind": str(kind), "severity": severity,
-            "priority": priority(severity, confidence, rng.randrange(200_000)),
+            "priority": rank,
             "status": status, "dedupe_key": f"{kind}:bench:{n}",
             "item_id": item if with_item else None,
             "source_id": source if with_source else None,
-            "evidence": evidence_for(kind, n, item, texts, severity, rng),
+            "evidence": evidence, **alert_store.named_columns(evidence),
             "hit_count": 1 + rng.randrange(5), "first_seen": first, "last_seen": last,
             "assignee": assignee,
             "lease_until": T0 + timedelta(minutes=30) if status == "in_review" else None,
