@@ -32,6 +32,8 @@ class Permission(StrEnum):
     MANAGE_RULES = "manage_rules"
     REVIEW_ALERTS = "review_alerts"
     """Claim, release and decide alerts, one by one or in bulk."""
+    ASSIGN_ALERTS = "assign_alerts"
+    """Release or reassign anyone's claim."""
     MANAGE_WATCHLISTS = "manage_watchlists"
     READ = "read"
     """See alerts, items and sources; search."""

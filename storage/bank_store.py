@@ -91,6 +91,14 @@ def ensure_bank(
     return int(row.id)
 
 
+def bank_polarity(conn: Connection, name: str) -> bool | None:
+    """Whether bank `name` is negative (True) or positive (False); None when there is none."""
+    negative = conn.execute(
+        select(_banks.c.negative).where(_banks.c.name == name)
+    ).scalar_one_or_none()
+    return None if negative is None else bool(negative)
+
+
 @cache
 def _entry_upsert(dialect_name: str) -> Insert:
     columns = ("bank_id", "signal_type", "value", "label", "status", "revision", "added_at",

@@ -1,10 +1,11 @@
 """The audit log: who did what, through which front end, recorded in a hash chain.
 
-Every review action (claim, decision), watchlist change, rule or bank import, bank switch and
-user change is recorded by `record` in the transaction that makes the change, so the change
-and its record commit or roll back together. The chain itself, and why it stays linear under
-concurrent writers, is storage/audit_store.py; signed checkpoints and verification are
-crawler/audit/checkpoints.py.
+Every sign-in (failed ones too) and sign-out, review action (claim, release, assignment,
+decision, bulk decision, a source revealed, a critical text read), watchlist change, rule or
+bank import, bank switch and user change is recorded by `record` in the transaction that makes
+the change, so the change and its record commit or roll back together. The chain itself, and
+why it stays linear under concurrent writers, is storage/audit_store.py; signed checkpoints
+and verification are crawler/audit/checkpoints.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class Action(StrEnum):
     ALERT_CLAIM = "alert.claim"
     ALERT_DECIDE = "alert.decide"
     ALERT_NEGATIVE_BANK = "alert.negative_bank"
+    ALERT_RELEASE = "alert.release"
+    ALERT_ASSIGN = "alert.assign"
+    ALERT_BULK = "alert.bulk"
+    ALERT_REVEAL_SOURCE = "alert.reveal_source"
+    ALERT_READ_CRITICAL = "alert.read_critical"
     WATCHLIST_ADD = "watchlist.add"
     WATCHLIST_REMOVE = "watchlist.remove"
     WATCHLIST_ENABLE = "watchlist.enable"
@@ -46,6 +52,10 @@ class Action(StrEnum):
     USER_ENABLE = "user.enable"
     USER_PASSWD = "user.passwd"  # noqa: S105  (an action name)
     USER_ROLE = "user.role"
+    USER_SETTINGS = "user.settings"
+    LOGIN = "session.login"
+    LOGIN_FAILED = "session.login_failed"
+    LOGOUT = "session.logout"
 
 
 def os_user() -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from crawler.access import Permission, authorize
+from crawler.access import Permission, authorize, can
 from crawler.cli.context import app_context
 from crawler.cli.output import (
     json_text,
@@ -23,7 +25,9 @@ from crawler.matching import notify, workflow
 from crawler.matching.alerts import Kind
 from storage import alert_store
 
-app = typer.Typer(help="List, show, claim and decide alerts.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show, claim, release, assign and decide alerts.", no_args_is_help=True
+)
 
 
 class ListFormat(StrEnum):
@@ -251,6 +255,17 @@ def show(
 _AS_HELP = "An enabled staff or admin user (see `chanwatch users add`)."
 
 
+@contextmanager
+def _flags() -> Iterator[None]:
+    """Workflow refusals in the CLI's words: the option at fault as its flag."""
+    try:
+        yield
+    except workflow.WorkflowError as exc:
+        if exc.option is None:
+            raise
+        raise UserError(f"{exc} (--{exc.option})") from None
+
+
 @app.command("claim")
 def claim(
     ctx: typer.Context,
@@ -259,12 +274,49 @@ def claim(
 ) -> None:
     """Take the alert for review (a lease of alerts.claim_lease_s; claim again to renew)."""
     root = app_context(ctx)
-    with root.engine().begin() as conn:
+    with _flags(), root.engine().begin() as conn:
         authorize(conn, user, Permission.REVIEW_ALERTS)
         alert = workflow.claim(
             conn, alert_id, user, datetime.now(UTC), root.settings.alerts.claim_lease_s
         )
     typer.echo(f"alert {alert_id} claimed by {terminal_safe(alert['assignee'])} "
+               f"until {alert['lease_until'].isoformat()}")  # fmt: skip
+
+
+@app.command("release")
+def release(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(metavar="ID")],
+    user: Annotated[str, typer.Option("--as", help=_AS_HELP)],
+) -> None:
+    """Give a claimed alert back to the queue (your own claim; an admin: anyone's)."""
+    root = app_context(ctx)
+    with _flags(), root.engine().begin() as conn:
+        reviewer = authorize(conn, user, Permission.REVIEW_ALERTS)
+        status = workflow.release(
+            conn, alert_id, user, datetime.now(UTC),
+            any_holder=can(reviewer["role"], Permission.ASSIGN_ALERTS),
+        )  # fmt: skip
+    typer.echo(f"alert {alert_id} {status}")
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(metavar="ID")],
+    assignee: Annotated[str, typer.Argument(metavar="USER", help="A staff or admin user.")],
+    user: Annotated[str, typer.Option("--as", help="An enabled admin user.")],
+) -> None:
+    """Give an alert's review lease to another reviewer, whoever holds it now (admin)."""
+    root = app_context(ctx)
+    with _flags(), root.engine().begin() as conn:
+        authorize(conn, user, Permission.ASSIGN_ALERTS)
+        authorize(conn, assignee, Permission.REVIEW_ALERTS)
+        alert = workflow.assign(
+            conn, alert_id, assignee, user, datetime.now(UTC),
+            root.settings.alerts.claim_lease_s,
+        )  # fmt: skip
+    typer.echo(f"alert {alert_id} assigned to {terminal_safe(alert['assignee'])} "
                f"until {alert['lease_until'].isoformat()}")  # fmt: skip
 
 
@@ -277,16 +329,18 @@ def decide(
     reason: Annotated[str | None, typer.Option(help="Required to dismiss high/critical.")] = None,
     negative_bank: Annotated[
         str | None,
-        typer.Option(help="Dismissing a hash match: add the hash to this negative bank."),
+        typer.Option(help="Dismissing a hash match: add the hash to this negative bank "
+                          "(an existing one; an admin may name a new one)."),
     ] = None,
 ) -> None:
     """Confirm, dismiss or escalate an alert."""
     root = app_context(ctx)
-    with root.engine().begin() as conn:
-        authorize(conn, user, Permission.REVIEW_ALERTS)
+    with _flags(), root.engine().begin() as conn:
+        reviewer = authorize(conn, user, Permission.REVIEW_ALERTS)
         status = workflow.decide(
             conn, alert_id, decision, user, datetime.now(UTC), reason=reason,
             negative_bank=negative_bank, lease_s=root.settings.alerts.claim_lease_s,
+            may_create_bank=can(reviewer["role"], Permission.MANAGE_BANKS),
         )  # fmt: skip
     typer.echo(f"alert {alert_id} {status}")
 

@@ -123,7 +123,8 @@ def test_review_queue_claim_lease_reasons_and_history(cli: Cli, engine: Engine) 
     alert_id = str(listed["id"])
     assert cli("alerts", "claim", alert_id, "--as", "alice").code == 0
     assert "claimed by alice" in _error(cli("alerts", "claim", alert_id, "--as", "bob"))
-    assert "needs --reason" in _error(cli("alerts", "decide", alert_id, "dismiss", "--as", "alice"))
+    refused = cli("alerts", "decide", alert_id, "dismiss", "--as", "alice")
+    assert "needs a reason (--reason)" in _error(refused)
     decided = cli("alerts", "decide", alert_id, "dismiss", "--as", "alice", "--reason", "news")
     assert decided.code == 0
 
@@ -160,15 +161,19 @@ def test_an_expired_lease_lets_another_reviewer_claim(engine: Engine) -> None:
 
 @pytest.mark.usefixtures("reviewers")
 def test_dismissing_a_hash_match_into_a_negative_bank_silences_that_hash(
-    cli: Cli, engine: Engine
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_bank(engine, f"pdq,{PDQ},case-7\n")
     pipeline = Pipeline(engine)
     media = replace(photo("01" * 32), pdq=PDQ, pdq_quality=90)
     pipeline.ingest([post(1, media=(media,))])
     (alert,) = alerts(engine)
-    result = cli("alerts", "decide", str(alert["id"]), "dismiss", "--as", "alice", "--reason",
-                 "stock photo", "--negative-bank", "benign")  # fmt: skip
+    decide = ("alerts", "decide", str(alert["id"]), "dismiss", "--reason", "stock photo",
+              "--negative-bank", "benign")  # fmt: skip
+    # Staff add entries to negative banks; making a new bank is an admin's.
+    assert "an admin creates banks" in _error(cli(*decide, "--as", "alice"))
+    assert add_user(cli, monkeypatch, "ada", "admin").code == 0
+    result = cli(*decide, "--as", "ada")
     assert result.code == 0, result.err
 
     pipeline.ingest([post(2, media=(replace(media, sha256="02" * 32),))])
@@ -333,3 +338,33 @@ def test_list_csv_keeps_handles_usable_and_guards_free_text(
     assert row["platform_id"] == "1" and row["last_seen"] == alert["last_seen"]
     assert "\u202e" not in row["evidence"]
     assert json.loads(row["evidence"].replace("\ufffd", "\u202e")) == alert["evidence"]
+
+
+@pytest.mark.usefixtures("reviewers")
+def test_an_admin_releases_or_reassigns_a_claim_from_the_cli(
+    cli: Cli, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_rules(engine, RULES_YAML)
+    Pipeline(engine).ingest([post(1, "갠텔")])
+    (alert,) = alerts(engine)
+    alert_id = str(alert["id"])
+    assert add_user(cli, monkeypatch, "ada", "admin").code == 0
+    assert add_user(cli, monkeypatch, "ivy", "investigator").code == 0
+    assert cli("alerts", "claim", alert_id, "--as", "alice").code == 0
+    assert "claimed by alice" in _error(cli("alerts", "release", alert_id, "--as", "bob"))
+    refused = cli("alerts", "assign", alert_id, "bob", "--as", "bob")
+    assert "may not assign_alerts" in _error(refused)
+    assert "may not review_alerts" in _error(
+        cli("alerts", "assign", alert_id, "ivy", "--as", "ada")
+    )
+    assert cli("alerts", "release", alert_id, "--as", "ada").out.strip() == f"alert {alert_id} new"
+    assigned = cli("alerts", "assign", alert_id, "bob", "--as", "ada")
+    assert assigned.code == 0 and "assigned to bob" in assigned.out
+    shown = json.loads(cli("alerts", "show", alert_id, "--format", "json").out)
+    assert (shown["status"], shown["assignee"]) == ("in_review", "bob")
+    history = [(e["actor"], e["action"], e["to"], e["reason"]) for e in shown["events"]][1:]
+    assert history == [
+        ("alice", "claim", "in_review", None),
+        ("ada", "release", "new", None),
+        ("ada", "assign", "in_review", "to bob"),
+    ]  # fmt: skip
