@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, distinct, func, select, text
 
 from storage.models.operations import AuditCheckpoint, AuditLog
 
@@ -145,3 +145,31 @@ def add_checkpoint(conn: Connection, checkpoint: Mapping[str, Any]) -> int:
 def checkpoints(conn: Connection) -> list[dict[str, Any]]:
     query = select(_checkpoints).order_by(_checkpoints.c.id)
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def actor_did(
+    conn: Connection, actor: str, action: str, subject: str, since: datetime
+) -> bool:
+    """Whether `actor` did `action` to `subject` at or after `since` (an index range)."""
+    found = conn.execute(
+        select(_log.c.seq)
+        .where(_log.c.actor == actor, _log.c.action == action, _log.c.at >= since,
+               _log.c.subject == subject)
+        .limit(1)
+    ).first()  # fmt: skip
+    return found is not None
+
+
+def actor_count(conn: Connection, actor: str, action: str, since: datetime) -> int:
+    """How many distinct subjects `actor` did `action` to at or after `since`."""
+    return int(
+        conn.execute(
+            select(func.count(distinct(_log.c.subject)))
+            .where(_log.c.actor == actor, _log.c.action == action, _log.c.at >= since)
+        ).scalar_one()
+    )  # fmt: skip
+
+
+def row_at(conn: Connection, seq: int) -> dict[str, Any] | None:
+    row = conn.execute(select(_log).where(_log.c.seq == seq)).one_or_none()
+    return None if row is None else dict(row._mapping)

@@ -39,11 +39,12 @@ def create_session(
 def session_user(
     conn: Connection, token: str, now: datetime, idle_after: datetime
 ) -> dict[str, Any] | None:
-    """The session's user (id, name, role) and the session's `last_seen_at`, or None when the
-    session is unknown, expired, idle since before `idle_after`, or its user disabled."""
+    """The session's user (id, name, role, show_critical) and the session's `last_seen_at`, or
+    None when the session is unknown, expired, idle since before `idle_after`, or its user
+    disabled."""
     row = conn.execute(
-        select(_users.c.id, _users.c.name, _users.c.role, _sessions.c.last_seen_at,
-               _sessions.c.id.label("session_id"))
+        select(_users.c.id, _users.c.name, _users.c.role, _users.c.show_critical,
+               _sessions.c.last_seen_at, _sessions.c.id.label("session_id"))
         .join(_users, _users.c.id == _sessions.c.user_id)
         .where(_sessions.c.token_hash == token_hash(token), _sessions.c.expires_at > now,
                _sessions.c.last_seen_at > idle_after, _users.c.enabled.is_(True))

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from crawler.access import Permission
 from crawler.settings import Settings
-from crawler.web import auth, pages, review
+from crawler.web import actions, auth, pages, review, wellness
 from crawler.web.context import CSRF_KEY, ENGINE, SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -60,8 +60,16 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/", pages.index, Permission.READ),
     Route("GET", "/alerts", review.queue, Permission.READ),
     Route("GET", r"/alerts/{id:\d+}", review.detail, Permission.READ),
-    Route("POST", r"/alerts/{id:\d+}/claim", review.claim, Permission.REVIEW_ALERTS),
-    Route("POST", r"/alerts/{id:\d+}/decide", review.decide, Permission.REVIEW_ALERTS),
+    Route("POST", "/alerts/bulk", actions.bulk, Permission.REVIEW_ALERTS),
+    Route("POST", "/alerts/next", actions.take_next, Permission.REVIEW_ALERTS),
+    Route("POST", r"/alerts/{id:\d+}/claim", actions.claim, Permission.REVIEW_ALERTS),
+    Route("POST", r"/alerts/{id:\d+}/release", actions.release, Permission.REVIEW_ALERTS),
+    Route("POST", r"/alerts/{id:\d+}/assign", actions.assign, Permission.ASSIGN_ALERTS),
+    Route("POST", r"/alerts/{id:\d+}/decide", actions.decide, Permission.REVIEW_ALERTS),
+    Route("POST", r"/alerts/{id:\d+}/reveal", wellness.reveal_source, Permission.READ),
+    Route("POST", r"/alerts/{id:\d+}/read", wellness.read_critical, Permission.READ),
+    Route("GET", "/settings", wellness.settings_page, Permission.READ),
+    Route("POST", "/settings", wellness.save_settings, Permission.READ),
     Route("GET", "/watchlists", pages.watchlists, Permission.READ),
 )
 ACCESS = web.AppKey("access", dict)

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from crawler import access
+from crawler import access, audit
 from crawler.settings import WebSettings
 from crawler.web.context import (
     CSRF_FIELD,
@@ -28,12 +28,14 @@ from crawler.web.context import (
     SETTINGS,
     SID,
     USER,
+    WEB_ORIGIN,
     WebUser,
     csrf_for,
     db,
     now,
     render,
     session_id,
+    user_of,
 )
 from storage import user_store, web_session_store
 
@@ -59,7 +61,7 @@ def lookup_user(engine: Engine, settings: WebSettings, sid: str) -> WebUser | No
             return None
         if at - row["last_seen_at"] >= TOUCH_EVERY:
             web_session_store.touch(conn, row["session_id"], at)
-    return WebUser(row["id"], row["name"], row["role"])
+    return WebUser(row["id"], row["name"], row["role"], bool(row["show_critical"]))
 
 
 async def current_user(request: web.Request) -> WebUser | None:
@@ -110,6 +112,16 @@ async def _form(
     return await render(request, "login.html", context, status=status)
 
 
+ANONYMOUS = "anonymous"
+"""The actor of a failed login: whoever tried is not the user they named."""
+
+
+def _audit_failure(conn: Connection, name: str, address: str, why: str) -> None:
+    audit.record(conn, audit.Action.LOGIN_FAILED, f"user {name}",
+                 {"address": address, "why": why}, actor=ANONYMOUS,
+                 origin=WEB_ORIGIN)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     user: WebUser | None
@@ -122,13 +134,14 @@ def attempt_login(
     old_sid: str | None,
 ) -> Attempt:  # fmt: skip
     """Check the throttle, then the password; on success end the request's old session (if it
-    was one), store a new one and return its id. Failures are recorded (a throttled attempt is
-    not: the limit ages out on its own)."""
+    was one), store a new one and return its id. Every attempt is in the audit log; failures
+    also count towards the throttle (a throttled attempt does not: the limit ages out)."""
     at = now()
     window = at - timedelta(minutes=settings.login_window_minutes)
     with engine.begin() as conn:
         by_name, by_address = web_session_store.failures_since(conn, name, address, window)
         if max(by_name, by_address) >= settings.login_failures:
+            _audit_failure(conn, name, address, "throttled")
             return Attempt(None, None, throttled=True)
         user = user_store.get_user(conn, name)
         stored = user_store.password_hash(conn, name) if user else None
@@ -137,6 +150,8 @@ def attempt_login(
     with engine.begin() as conn:
         if not matches or user is None or not user["enabled"]:
             web_session_store.record_failure(conn, name, address, at)
+            why = "disabled" if matches and user is not None else "wrong name or password"
+            _audit_failure(conn, name, address, why)
             return Attempt(None, None, throttled=False)
         if access.needs_rehash(stored):
             user_store.update_user(
@@ -151,6 +166,8 @@ def attempt_login(
             conn, token, user["id"], at=at,
             expires_at=at + timedelta(hours=settings.session_hours), address=address,
         )  # fmt: skip
+        audit.record(conn, audit.Action.LOGIN, f"user {user['name']}", {"address": address},
+                     actor=user["name"], origin=WEB_ORIGIN)  # fmt: skip
     return Attempt(WebUser(user["id"], user["name"], user["role"]), token, throttled=False)
 
 
@@ -181,11 +198,12 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     sid = await session_id(request)
     if sid is not None:
-        await db(request, _end, sid)
+        await db(request, _end, sid, user_of(request).name)
     (await get_session(request)).invalidate()
     raise web.HTTPSeeOther("/login")
 
 
-def _end(engine: Engine, sid: str) -> None:
+def _end(engine: Engine, sid: str, name: str) -> None:
     with engine.begin() as conn:
         web_session_store.end_session(conn, sid)
+        audit.record(conn, audit.Action.LOGOUT, f"user {name}", actor=name, origin=WEB_ORIGIN)

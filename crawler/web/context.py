@@ -40,6 +40,8 @@ class WebUser:
     id: int
     name: str
     role: str
+    show_critical: bool = False
+    """The reviewer's own setting: critical text shown without asking first."""
 
     def can(self, permission: Permission) -> bool:
         return access.can(self.role, permission)
@@ -71,6 +73,22 @@ async def session_id(request: web.Request) -> str | None:
 def signed_in(request: web.Request) -> WebUser | None:
     """The user the guard middleware found for this request (None: anonymous)."""
     return request.get(USER)
+
+
+def user_of(request: web.Request) -> WebUser:
+    """The signed-in user of a route the guard admits only signed-in users to."""
+    user = request.get(USER)
+    if user is None:  # the route table gave this route no access entry: refuse, never guess
+        raise web.HTTPForbidden()
+    return user
+
+
+def alert_id_of(request: web.Request) -> int:
+    """The `{id}` of an alert route (the router admits only digits)."""
+    raw = request.match_info["id"]
+    if len(raw) > 18:
+        raise web.HTTPNotFound(text="no such alert")
+    return int(raw)
 
 
 async def render(

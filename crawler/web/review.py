@@ -1,24 +1,29 @@
-"""The review queue, an alert's detail, and claim / decide through crawler/matching/workflow.py.
+"""The review queue and an alert's detail: what reviewers read.
 
 Every collected string reaches a template through `shown` or `highlighted` (crawler/web/text.py)
-and is then autoescaped. Decisions go through the same workflow functions as the CLI's, with
-the web origin, so the alert's history and the audit log say who decided, and through what.
+and is then autoescaped. What a page may show of an alert is crawler/web/wellness.py's call:
+source links only once revealed, a critical alert's text only once chosen. The acts themselves
+(claim, decide, bulk, next) are crawler/web/actions.py.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import Engine
 
+from crawler.access import Permission, can
 from crawler.matching import workflow
 from crawler.matching.alerts import SEVERITIES, Kind
-from crawler.web.context import SETTINGS, WEB_ORIGIN, WebUser, db, render, signed_in
+from crawler.web import wellness
+from crawler.web.context import WebUser, alert_id_of, db, render, user_of
+from crawler.web.links import public_links
 from crawler.web.text import highlighted, shown
-from storage import alert_store
+from storage import alert_store, audit_store, review_queries, user_store
 from storage.item_queries import source_name
 
 PAGE = 50
@@ -40,7 +45,7 @@ def _time(name: str, value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def parse_filters(query: Any) -> tuple[alert_store.QueueFilter, int | None]:
+def parse_filters(query: Mapping[str, Any]) -> tuple[alert_store.QueueFilter, int | None]:
     values: dict[str, Any] = {}
     for name in FILTERS:
         value = query.get(name, "").strip()
@@ -55,11 +60,28 @@ def parse_filters(query: Any) -> tuple[alert_store.QueueFilter, int | None]:
     return alert_store.QueueFilter(**values), int(after) if after else None
 
 
-def _queue_page(
-    engine: Engine, filters: alert_store.QueueFilter, after: int | None
-) -> list[dict[str, Any]]:
+def _bulk_report(conn: Any, user: WebUser, raw: str) -> dict[str, Any] | None:
+    """The reviewer's own bulk act named by `bulk=` (its audit row), for the notice after it."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        return None
+    row = audit_store.row_at(conn, int(raw))
+    if row is None or row["actor"] != user.name or row["action"] != "alert.bulk":
+        return None
+    details = row["details"]
+    skipped = [(shown(i), shown(why)) for i, why in sorted(details.get("skipped", {}).items())]
+    status = workflow.DECIDED_STATUS.get(details.get("decision"), "")
+    return {"status": shown(status), "decided": len(details["decided"]),
+            "skipped": skipped}  # fmt: skip
+
+
+def _queue_data(
+    engine: Engine, filters: alert_store.QueueFilter, after: int | None, user: WebUser,
+    bulk: str,
+) -> tuple[list[dict[str, Any]], int, dict[str, Any] | None]:  # fmt: skip
     with engine.connect() as conn:
-        return alert_store.review_queue(conn, filters, after=after, limit=PAGE + 1)
+        rows = alert_store.review_queue(conn, filters, after=after, limit=PAGE + 1)
+        report = _bulk_report(conn, user, bulk) if bulk else None
+    return rows, wellness.critical_today(engine, user), report
 
 
 def _row_view(alert: dict[str, Any]) -> dict[str, Any]:
@@ -72,29 +94,58 @@ def _row_view(alert: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def queue(request: web.Request) -> web.Response:
+async def queue_page(
+    request: web.Request, query: Mapping[str, Any], error: str | None = None, status: int = 200
+) -> web.Response:
+    """The queue for `query` (the request's own, or the filters a refused form carried)."""
+    user = user_of(request)
     context: dict[str, Any] = {
-        "filters": {name: request.query.get(name, "") for name in FILTERS},
+        "filters": {name: query.get(name, "") for name in FILTERS},
         "kinds": [str(k) for k in Kind], "severities": SEVERITIES, "statuses": STATUSES,
+        "bulk_decisions": sorted(str(d) for d in workflow.BULK_DECISIONS), "rows": [],
+        "next_url": None, "report": None, "empty": query.get("empty") == "1",
+        "critical_today": None,
     }  # fmt: skip
     try:
-        filters, after = parse_filters(request.query)
+        filters, after = parse_filters(query)
     except BadQuery as exc:
-        context.update(error=str(exc), rows=[], next_url=None)
-        return await render(request, "alerts.html", context, status=400)
-    rows = await db(request, _queue_page, filters, after)
+        return await render(request, "alerts.html", {**context, "error": str(exc)}, status=400)
+    rows, count, report = await db(
+        request, _queue_data, filters, after, user, query.get("bulk", "")
+    )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     next_url = str(request.rel_url.update_query(after=rows[-1]["id"])) if more else None
-    context.update(rows=[_row_view(r) for r in rows], next_url=next_url, error=None)
-    return await render(request, "alerts.html", context)
+    if request.method != "GET":
+        next_url = None
+    context.update(rows=[_row_view(r) for r in rows], next_url=next_url, report=report,
+                   critical_today=count, error=error)  # fmt: skip
+    return await render(request, "alerts.html", context, status=status)
 
 
-def _load_detail(engine: Engine, alert_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
+async def queue(request: web.Request) -> web.Response:
+    return await queue_page(request, request.query)
+
+
+def _load_detail(engine: Engine, alert_id: int, user: WebUser) -> dict[str, Any] | None:
+    # A transaction: with show_critical on, showing a critical text records the read.
+    with engine.begin() as conn:
         alert = alert_store.alert_detail(conn, alert_id)
-        if alert is not None and alert["subject"].get("source_id") is not None:
-            alert["source"] = alert_store.alert_source(conn, alert["subject"]["source_id"])
+        if alert is None:
+            return None
+        subject = alert["subject"]
+        alert["exposure"] = wellness.exposure(conn, user, alert_id, alert["severity"])
+        if subject.get("source_id") is not None:
+            alert["source"] = alert_store.alert_source(conn, subject["source_id"])
+            alert["source_history"] = review_queries.source_history(conn, subject["source_id"])
+        if subject.get("item_id") is not None:
+            alert["versions"] = review_queries.item_versions(conn, subject["item_id"])
+            alert["media"] = review_queries.item_media(conn, subject["item_id"])
+        if user.can(Permission.ASSIGN_ALERTS):
+            alert["reviewers"] = [
+                u["name"] for u in user_store.list_users(conn)
+                if u["enabled"] and can(u["role"], Permission.REVIEW_ALERTS)
+            ]  # fmt: skip
     return alert
 
 
@@ -104,10 +155,14 @@ def _value(value: Any) -> str:
     return shown(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
-def _detail_view(alert: dict[str, Any]) -> dict[str, Any]:
-    evidence = alert["evidence"] or {}
-    text = alert.get("item_text") or ""
-    hits = evidence.get("hits") or []
+HIDDEN = "(hidden until you choose to read it)"
+TEXT_EVIDENCE = frozenset({"before", "after"})
+"""Evidence fields that may carry collected text (the hits are shown apart): held back with a
+critical alert's text."""
+
+
+def _hits(alert: dict[str, Any], text: str, text_shown: bool) -> tuple[list, list]:
+    hits = (alert["evidence"] or {}).get("hits") or []
     # Offsets index the item's text as matched; a text edited since no longer lines up, and then
     # nothing is highlighted rather than the wrong words.
     spans = [
@@ -115,93 +170,67 @@ def _detail_view(alert: dict[str, Any]) -> dict[str, Any]:
         if isinstance(h.get("start"), int) and isinstance(h.get("end"), int)
         and text[h["start"]:h["end"]] == h.get("matched_text")
     ]  # fmt: skip
+    fields = ("term", "form", "matched_text", "severity")
+    rows = [
+        {k: _value(h.get(k)) if text_shown or k != "matched_text" else HIDDEN for k in fields}
+        for h in hits
+    ]
+    return spans, rows
+
+
+def _detail_view(alert: dict[str, Any], user: WebUser) -> dict[str, Any]:
+    evidence, exposure = alert["evidence"] or {}, alert["exposure"]
+    text = alert.get("item_text") or ""
+    spans, hits = _hits(alert, text, exposure.text_shown)
     source = alert.get("source")
-    hit_fields = ("term", "form", "matched_text", "severity")
     shown_source = None
     if source is not None:
         name = source_name(source["platform"], source["platform_id"], source["username"])
         shown_source = {"name": shown(name), "title": shown(source["title"] or "")}
+    links = public_links(alert["subject"].get("url"), source) if exposure.source_revealed else []
+    held = not exposure.text_shown
     return {
-        "alert": alert,
-        "text": highlighted(text, spans) if text else [],
-        "hits": [{k: _value(h.get(k)) for k in hit_fields} for h in hits],
+        "alert": alert, "text_shown": exposure.text_shown,
+        "critical_today": exposure.critical_today,
+        "text": highlighted(text, spans) if text and not held else [],
+        "has_text": bool(text), "hits": hits,
         "evidence": [
-            (shown(key), _value(value)) for key, value in sorted(evidence.items()) if key != "hits"
+            (shown(key), HIDDEN if held and key in TEXT_EVIDENCE else _value(value))
+            for key, value in sorted(evidence.items()) if key != "hits"
         ],
-        "source": shown_source,
-        "item_url": shown(alert["subject"].get("url") or ""),
+        "source": shown_source, "revealed": exposure.source_revealed, "links": links,
+        "has_links": bool(alert["subject"].get("url") or source),
+        "source_history": [
+            {k: "" if v is None else shown(v) for k, v in row.items()}
+            for row in alert.get("source_history", [])
+        ],
+        "versions": [
+            {**v, "text": shown(v["text"]) if not held else HIDDEN}
+            for v in alert.get("versions", [])
+        ],
+        "media": alert.get("media", []),
         "events": [
             {k: "" if v is None else _value(v) for k, v in e.items()} for e in alert["events"]
         ],
         "assignee": shown(alert["assignee"] or ""),
         "decisions": [str(d) for d in workflow.Decision],
         "claimable": alert["status"] in workflow.CLAIMABLE,
-    }
+        "held_by_me": alert["status"] == "in_review" and alert["assignee"] == user.name,
+        "reason_required": alert["severity"] in workflow.REASON_REQUIRED,
+        "reviewers": [shown(r) for r in alert.get("reviewers", [])],
+    }  # fmt: skip
 
 
-async def _detail_page(
+async def detail_page(
     request: web.Request, alert_id: int, error: str | None = None, status: int = 200
 ) -> web.Response:
-    alert = await db(request, _load_detail, alert_id)
+    user = user_of(request)
+    alert = await db(request, _load_detail, alert_id, user)
     if alert is None:
         raise web.HTTPNotFound(text="no such alert")
-    context = {**_detail_view(alert), "error": error}
+    context = {**_detail_view(alert, user), "error": error}
     return await render(request, "alert.html", context, status=status)
 
 
-def _alert_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if len(raw) > 18:
-        raise web.HTTPNotFound(text="no such alert")
-    return int(raw)
-
-
 async def detail(request: web.Request) -> web.Response:
-    return await _detail_page(request, _alert_id(request))
-
-
-def _claim(engine: Engine, alert_id: int, user: str, lease_s: int) -> None:
-    with engine.begin() as conn:
-        workflow.claim(conn, alert_id, user, datetime.now(UTC), lease_s, origin=WEB_ORIGIN)
-
-
-def _decide(
-    engine: Engine, alert_id: int, user: str, decision: workflow.Decision, reason: str | None,
-    lease_s: int,
-) -> None:  # fmt: skip
-    with engine.begin() as conn:
-        workflow.decide(conn, alert_id, decision, user, datetime.now(UTC), reason=reason,
-                        lease_s=lease_s, origin=WEB_ORIGIN)  # fmt: skip
-
-
-def _reviewer(request: web.Request) -> WebUser:
-    user = signed_in(request)
-    assert user is not None  # the guard middleware admitted only signed-in reviewers here
-    return user
-
-
-async def claim(request: web.Request) -> web.Response:
-    alert_id, user = _alert_id(request), _reviewer(request)
-    lease_s = request.app[SETTINGS].alerts.claim_lease_s
-    try:
-        await db(request, _claim, alert_id, user.name, lease_s)
-    except workflow.WorkflowError as exc:
-        return await _detail_page(request, alert_id, str(exc), 409)
-    raise web.HTTPSeeOther(f"/alerts/{alert_id}")
-
-
-async def decide(request: web.Request) -> web.Response:
-    alert_id, user = _alert_id(request), _reviewer(request)
-    form = await request.post()
-    raw_decision, reason = form.get("decision"), form.get("reason")
-    try:
-        decision = workflow.Decision(raw_decision)
-    except ValueError:
-        return await _detail_page(request, alert_id, "Choose confirm, dismiss or escalate.", 400)
-    reason = reason if isinstance(reason, str) else None
-    lease_s = request.app[SETTINGS].alerts.claim_lease_s
-    try:
-        await db(request, _decide, alert_id, user.name, decision, reason, lease_s)
-    except workflow.WorkflowError as exc:
-        return await _detail_page(request, alert_id, str(exc), 409)
-    raise web.HTTPSeeOther(f"/alerts/{alert_id}")
+    return await detail_page(request, alert_id_of(request))

@@ -92,7 +92,10 @@ def test_authorization_matrix_covers_every_route(
         token = await csrf_token(client, "/login")
         for (method, canonical), access in cells:
             path = _path(canonical, alert_id)
-            form = {"csrf_token": token, "decision": "escalate", "reason": "matrix"}
+            # One form fits every POST: a decision for the alert (and the selection, `alert_id`),
+            # an assignee, and a filter no alert matches so "next" takes none of another role's.
+            form = {"csrf_token": token, "decision": "escalate", "reason": "matrix",
+                    "alert_id": str(alert_id), "assignee": role, "rule": "matrix: none"}
             response = await client.request(
                 method, path, data=form if method == "POST" else None, allow_redirects=False
             )
@@ -202,6 +205,10 @@ def test_hostile_text_renders_inert(
 
     async def scenario(client: TestClient) -> list[str]:
         await login(client, "ivy")
+        # The rule is critical: its text reaches the page once the reviewer chooses to read it.
+        token = await csrf_token(client, f"/alerts/{keyword_id}")
+        read = await client.post(f"/alerts/{keyword_id}/read", data={"csrf_token": token})
+        assert read.status == 200
         return [await (await client.get(path)).text()
                 for path in ("/alerts", f"/alerts/{keyword_id}", f"/alerts/{hash_id}")]  # fmt: skip
 
