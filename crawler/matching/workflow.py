@@ -84,19 +84,32 @@ def claim(
     if _held_by_other(alert, user, now):
         until = alert["lease_until"].isoformat()
         raise WorkflowError(f"alert {alert_id} is claimed by {alert['assignee']} until {until}")
+    return _hold(conn, alert, user, user, now, lease_s, origin)
+
+
+def _hold(
+    conn: Connection, alert: dict, holder: str, actor: str, now: datetime, lease_s: int,
+    origin: audit.Origin | None,
+) -> dict:  # fmt: skip
+    """Put the alert in review under `holder`'s lease: a claim when `actor` is the holder, an
+    assignment otherwise."""
     until = now + timedelta(seconds=lease_s)
     alert_store.update_alert(
-        conn, alert_id, {"status": "in_review", "assignee": user, "lease_until": until}
+        conn, alert["id"], {"status": "in_review", "assignee": holder, "lease_until": until}
     )
+    claimed = holder == actor
     alert_store.add_events(
         conn,
-        [{"alert_id": alert_id, "at": now, "actor": user, "action": "claim",
-          "from_status": alert["status"], "to_status": "in_review", "reason": None}],
+        [{"alert_id": alert["id"], "at": now, "actor": actor,
+          "action": "claim" if claimed else "assign", "from_status": alert["status"],
+          "to_status": "in_review", "reason": None if claimed else f"to {holder}"}],
     )  # fmt: skip
-    audit.record(conn, audit.Action.ALERT_CLAIM, f"alert {alert_id}",
-                 {"from": alert["status"], "lease_until": until}, actor=user,
-                 origin=origin)  # fmt: skip
-    return {**alert, "status": "in_review", "assignee": user, "lease_until": until}
+    details = {"from": alert["status"], "lease_until": until}
+    if not claimed:
+        details.update(holder=alert["assignee"], to=holder)
+    audit.record(conn, audit.Action.ALERT_CLAIM if claimed else audit.Action.ALERT_ASSIGN,
+                 f"alert {alert['id']}", details, actor=actor, origin=origin)  # fmt: skip
+    return {**alert, "status": "in_review", "assignee": holder, "lease_until": until}
 
 
 def decide(
@@ -217,20 +230,7 @@ def assign(
     alert = _load(conn, alert_id)
     if alert["status"] not in CLAIMABLE:
         raise WorkflowError(f"alert {alert_id} is {alert['status']}; decided alerts stay decided")
-    until = now + timedelta(seconds=lease_s)
-    alert_store.update_alert(
-        conn, alert_id, {"status": "in_review", "assignee": assignee, "lease_until": until}
-    )
-    alert_store.add_events(
-        conn,
-        [{"alert_id": alert_id, "at": now, "actor": by, "action": "assign",
-          "from_status": alert["status"], "to_status": "in_review",
-          "reason": f"to {assignee}"}],
-    )  # fmt: skip
-    audit.record(conn, audit.Action.ALERT_ASSIGN, f"alert {alert_id}",
-                 {"from": alert["assignee"], "to": assignee, "lease_until": until}, actor=by,
-                 origin=origin)  # fmt: skip
-    return {**alert, "status": "in_review", "assignee": assignee, "lease_until": until}
+    return _hold(conn, alert, assignee, by, now, lease_s, origin)
 
 
 BULK_DECISIONS = frozenset({Decision.DISMISS, Decision.ESCALATE})
