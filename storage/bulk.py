@@ -1,15 +1,17 @@
-"""Driver-level batch execution for the hot ingest statements.
+"""Driver-level batch execution for the hot ingest statements, and raw reads for scans.
 
 SQLAlchemy's per-row parameter processing and multi-VALUES compilation cost more than the
 database work itself at ingest volumes, so the few statements on that path are compiled once per
 dialect. SQLite gets the driver's executemany; PostgreSQL gets COPY into a staging table and one
-INSERT … SELECT per batch.
+INSERT … SELECT per batch. Likewise its Row objects and result processing cost more than a scan
+of every stored text (``stream``).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -20,7 +22,7 @@ from sqlalchemy import Connection, Row, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, Select
 from sqlalchemy.sql.dml import Insert
 
 from storage.models.base import UTCDateTime
@@ -140,6 +142,80 @@ def executemany(
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain INSERT of rows that cannot conflict (all with the same keys: columns of `table`;
+    the rest take their defaults). SQLite: the driver's executemany. PostgreSQL: COPY straight
+    into the table, which fires its insert triggers and fills its defaults as an INSERT would,
+    with no staging table since there is no conflict to resolve.
+
+    The rows are handed over: they may be converted in place.
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    if conn.dialect.name != "postgresql":
+        executemany(conn, _plain_insert(conn.dialect.name, table, columns), table, rows)
+        return
+    kinds = _kinds(table)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # Identifiers come from our own table metadata; values travel through COPY.
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                _adapt_postgres(row, kinds)
+                copy.write_row([row[name] for name in columns])
+    finally:
+        cursor.close()
+
+
+@cache
+def _plain_insert(dialect_name: str, table: Table, columns: tuple[str, ...]) -> Insert:
+    return insert_statement(dialect_name, table, columns)
+
+
+_cursor_names = itertools.count()
+
+
+def stream(
+    conn: Connection, statement: Select[Any], params: dict[str, Any], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `statement` as the driver returns them, `size` at a time: plain tuples, no
+    type processing (SQLite datetimes stay their stored text; convert the few rows you keep
+    with the column type's ``process_result_value``). PostgreSQL reads through a server-side
+    cursor, so one batch is in memory at a time.
+
+    `statement` must be built once (it keys a compile cache) with named binds; `params` gives
+    their values (datetimes aware).
+    """
+    if conn.dialect.name == "sqlite":
+        sql, names = _sqlite_positional(statement)
+        values: Any = [_sqlite_value(params[name]) for name in names]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    else:
+        sql, values = _postgres_sql(statement), {k: _pg_value(v) for k, v in params.items()}
+        dbapi = conn.connection.dbapi_connection
+        cursor = dbapi.cursor(name=f"_cw_stream_{next(_cursor_names)}")  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, values)
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
+
+
+@cache
+def _postgres_sql(statement: ClauseElement) -> str:
+    return str(statement.compile(dialect=_PG))
+
+
+def _sqlite_value(value: Any) -> Any:
+    return _sqlite_datetime(value) if isinstance(value, datetime) else value
+
+
+def _pg_value(value: Any) -> Any:
+    return _aware(value) if isinstance(value, datetime) else value
 
 
 def _sqlite_params(
