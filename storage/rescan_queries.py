@@ -10,17 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select, true, union
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+    union,
+)
 
+from storage import bulk
 from storage.content_writes import chunks
 from storage.match_queries import BatchItem
-from storage.models import Alert, BankEntry, HashBank, Item, ItemVersion, Media, Rule, Source
+from storage.models import BankEntry, HashBank, Item, ItemVersion, Media, Rule, Source
 
 _media, _entries, _banks = Media.__table__, BankEntry.__table__, HashBank.__table__
 _items, _versions, _sources = Item.__table__, ItemVersion.__table__, Source.__table__
-_alerts, _rules = Alert.__table__, Rule.__table__
+_rules = Rule.__table__
 
 MEDIA_COLUMNS = (
     _media.c.item_id, _media.c.ordinal, _media.c.sha256, _media.c.md5, _media.c.pdq,
@@ -123,43 +136,46 @@ def _text_columns(text: Any) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def texts(conn: Connection, since: datetime | None, batch: int) -> Iterator[list[Row[Any]]]:
+@cache
+def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
+    """Items never edited (the text in their own row), and every version of edited ones; with
+    ``since``, a ``since`` bind on when each text was collected."""
+    joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
+    current = select(*_text_columns(_items.c.text)).select_from(joined)
+    current = current.where(_items.c.version_count <= literal_column("1"))
+    earlier = select(*_text_columns(_versions.c.text)).select_from(
+        _versions.join(joined, _items.c.id == _versions.c.item_id)
+    )
+    if since:
+        current = current.where(_items.c.collected_at >= bindparam("since"))
+        earlier = earlier.where(_versions.c.observed_at >= bindparam("since"))
+    return current, earlier
+
+
+def texts(
+    conn: Connection, since: datetime | None, batch: int
+) -> Iterator[list[tuple[Any, ...]]]:
     """Every distinct text an item had, as rows for ``batch_item``, ``batch`` at a time (the
     text is ``row[TEXT]``, None for none).
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and
     each text is scanned once, with its own collection time for ``since``. Deleted items are
-    included: `deleted_at` only marks them. Rows stay rows: a rescan turns only the few that
-    match into ``BatchItem``s.
+    included: `deleted_at` only marks them. Rows stay the driver's tuples (``bulk.stream``):
+    a rescan turns only the few that match into ``BatchItem``s.
     """
-    joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
-    current = select(*_text_columns(_items.c.text)).select_from(joined)
-    current = current.where(_items.c.version_count <= 1)
-    earlier = select(*_text_columns(_versions.c.text)).select_from(
-        _versions.join(joined, _items.c.id == _versions.c.item_id)
-    )
-    if since is not None:
-        current = current.where(_items.c.collected_at >= since)
-        earlier = earlier.where(_versions.c.observed_at >= since)
-    for query in (current, earlier):
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-        yield from result.partitions(batch)
+    params = {} if since is None else {"since": since}
+    for query in _text_queries(since is not None):
+        yield from bulk.stream(conn, query, params, batch)
 
 
 TEXT = 6
 """Where ``texts`` rows hold the text."""
+_POSTED_AT = _items.c.posted_at.type
 
 
-def batch_item(r: Row[Any]) -> BatchItem:
+def batch_item(r: Sequence[Any], dialect: Dialect) -> BatchItem:
     """A ``texts`` row as the BatchItem the live matchers take."""
+    posted_at = _POSTED_AT.process_result_value(r[9], dialect)
     return BatchItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", max(r[7] or 0, r[8] or 0),
-                     r[9], r[10], r[11], r[12])  # fmt: skip
-
-
-def existing_alert_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in chunks(list(keys), 500):
-        query = select(_alerts.c.dedupe_key).where(_alerts.c.dedupe_key.in_(part))
-        found.update(conn.execute(query).scalars())
-    return found
+                     posted_at, r[10], r[11], r[12])  # fmt: skip

@@ -219,7 +219,7 @@ def _keyword_candidates(
         report.text_bytes += sum(map(len, map(str.encode, texts)))
         # One engine call for the batch narrows it to the few texts the exact matcher reads.
         found += keyword_candidates(
-            matcher, [q.batch_item(batch[n]) for n in matcher.candidates(texts)]
+            matcher, [q.batch_item(batch[n], conn.dialect) for n in matcher.candidates(texts)]
         )
     return found
 
@@ -232,7 +232,7 @@ def _raise(
     report: RescanReport,
 ) -> None:
     kinds = {c.dedupe_key: str(c.kind) for c in candidates}
-    existing = q.existing_alert_keys(conn, list(kinds))
+    existing = alert_store.existing_keys(conn, list(kinds))
     report.repeated.update(kinds[key] for key in existing)
     # Several versions of one item can hit one rule: raise_alerts keeps the best of a key.
     new = alert_store.raise_alerts(
