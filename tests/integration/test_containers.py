@@ -4,6 +4,7 @@ environment compose renders for a fresh checkout is one chanwatch runs with."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -95,6 +96,36 @@ def test_compose_services_are_wired_in_order_with_a_healthy_utf8_postgres() -> N
     url = worker["environment"]["CHANWATCH_DATABASE_URL"]
     assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
     assert "ports" not in worker  # scaled workers cannot share a host port; nothing published
+
+
+def _published(port: str) -> tuple[str, str, str]:
+    host_ip, host_port, container_port = port.split(":")
+    return host_ip, host_port, container_port
+
+
+def test_the_web_service_is_opt_in_published_on_loopback_only_and_keeps_secrets_out() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    web = services["web"]
+    # `docker compose up` alone needs only the database password; the app comes with its key.
+    assert web["profiles"] == ["web"]
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert web["command"][:1] == ["web"]
+    port = web["command"][web["command"].index("--port") + 1]
+    # Every published port of every service, on the host's loopback only (short syntax with
+    # an address: a bare "8080:8080" would listen on every interface of the host).
+    published = [p for s in services.values() for p in s.get("ports", [])]
+    assert [_published(p)[0] for p in published] == ["127.0.0.1"]
+    assert _published(web["ports"][0]) == ("127.0.0.1", "8080", port)
+    assert web["healthcheck"]["test"] == [
+        "CMD", "chanwatch", "probe", f"http://127.0.0.1:{port}/healthz"
+    ]  # fmt: skip
+    environment = web["environment"]
+    # The key is a reference to a variable the host fills in, never a value in this file; the
+    # app reads the database, never the Telegram secrets.
+    assert environment["CHANWATCH_WEB__SESSION_KEY"] == "env:CHANWATCH_SECRET_WEB_KEY"
+    assert environment["CHANWATCH_SECRET_WEB_KEY"] == "${CHANWATCH_SECRET_WEB_KEY:-}"
+    assert not [name for name in environment if "TELEGRAM" in name or "SESSION_1" in name]
 
 
 def test_every_command_compose_names_exists_in_the_cli() -> None:
@@ -192,6 +223,61 @@ def test_the_compose_worker_becomes_healthy_on_an_empty_watchlist_and_stops_on_s
         if process.poll() is None:
             process.kill()
     assert "Traceback" not in (process.stderr.read() or "")
+
+
+def test_the_compose_web_service_refuses_to_start_without_its_session_key(
+    cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = _compose({"CHANWATCH_DB_PASSWORD": "s3cret"})["services"]["web"]
+    _container_env(web, monkeypatch, db_url)
+
+    result = cli(*web["command"])
+
+    assert result.code == 2
+    assert result.err.startswith("chanwatch: error: web.session_key") and "Traceback" not in (
+        result.err
+    )
+
+
+def test_the_compose_web_service_serves_answers_its_health_check_and_stops_on_sigterm(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = "ab" * 32
+    services = _compose({"CHANWATCH_DB_PASSWORD": "s3cret", "CHANWATCH_SECRET_WEB_KEY": key})
+    web = services["services"]["web"]
+    env = _container_env(web, monkeypatch, db_url)
+    assert load_settings().web.insecure_cookies is True
+    # The container's address and port, made an ephemeral loopback one for this machine.
+    port = _free_port()
+    command = [{"0.0.0.0": "127.0.0.1", "8080": str(port)}.get(c, c) for c in web["command"]]
+    health = [c.replace(":8080/", f":{port}/") for c in web["healthcheck"]["test"][1:]]
+    assert health[0] == "chanwatch"
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, *command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(300):  # bounded: the app answers within seconds
+            if run(health[1:]) == 0:
+                break
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.1)
+        assert run(health[1:]) == 0
+        # The login page sets its cookie for plain HTTP, as a browser on 127.0.0.1 needs.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/login")
+        response = connection.getresponse()
+        cookie = response.getheader("Set-Cookie") or ""
+        connection.close()
+        assert response.status == 200 and "chanwatch_session=" in cookie
+        assert "secure" not in cookie.lower()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = process.stderr.read() or ""
+    assert "Traceback" not in stderr and key not in stderr
 
 
 CLI = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))"
