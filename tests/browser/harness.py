@@ -3,8 +3,8 @@
 Playwright's sync API refuses to run inside an event loop, so the app never runs in the test
 process: `WebServer` starts `chanwatch web --port 0` as a child over a settings file of its own
 (the database, a session key file, plain-HTTP cookies for loopback), reads the port it prints
-and polls `/healthz` until it answers. The child and `chanwatch demo` import tests/conftest.py
-first, whose connect guard refuses every non-loopback address in that process too.
+and polls `/healthz` until it answers. Children (and theirs: the demo's spiders) load
+tests/integration/child_guard through PYTHONPATH, which refuses every non-loopback address.
 """
 
 from __future__ import annotations
@@ -47,25 +47,22 @@ USERS = {"investigator": "minho", "staff": "jiwoo", "admin": "seoyeon"}
 START_TIMEOUT_S = 60.0
 """Bounded, not slept: a child on a busy two-core machine still starts within seconds."""
 _PORT_LINE = re.compile(r"review app on http://127\.0\.0\.1:(\d+)/")
-_CHILD = (
-    "import sys\n"
-    "import tests.conftest  # its connect guard: this process may dial loopback only\n"
-    "from crawler.cli.main import run\n"
-    "sys.exit(run(sys.argv[1:]))\n"
-)
+CHILD_GUARD = ROOT / "tests" / "integration" / "child_guard"
+_CHILD = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))"
 
 
 def child_env() -> dict[str, str]:
     """This environment without any CHANWATCH_* setting (the child reads its settings file
-    only), with the repository importable."""
+    only), with the repository importable and the loopback-only socket guard loaded."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CHANWATCH_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    path = [str(CHILD_GUARD), str(ROOT), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
 def chanwatch_child(args: Sequence[str], cwd: Path, **popen: object) -> subprocess.Popen[str]:
-    """`chanwatch ARGS` as a child process (the console script's `run`, guarded)."""
+    """`chanwatch ARGS` as a child process (the console script's `run`)."""
     return subprocess.Popen(
         [sys.executable, "-c", _CHILD, *args], cwd=cwd, env=child_env(), text=True, **popen
     )  # type: ignore[call-overload]
