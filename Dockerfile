@@ -1,4 +1,4 @@
-# chanwatch: one image, its role chosen by the command (migrate, crawl, demo; later worker/web).
+# chanwatch: one image, its role chosen by the command (migrate, worker, run, web, demo).
 FROM python:3.11-slim-bookworm AS build
 # pdqhash compiles Meta's C++ PDQ sources when it installs, so the build stage needs a compiler.
 RUN apt-get update \
