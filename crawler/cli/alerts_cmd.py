@@ -326,7 +326,7 @@ def decide(
     alert_id: Annotated[int, typer.Argument(metavar="ID")],
     decision: Annotated[workflow.Decision, typer.Argument()],
     user: Annotated[str, typer.Option("--as", help=_AS_HELP)],
-    reason: Annotated[str | None, typer.Option(help="Required to dismiss high/critical.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Required to dismiss.")] = None,
     negative_bank: Annotated[
         str | None,
         typer.Option(help="Dismissing a hash match: add the hash to this negative bank "

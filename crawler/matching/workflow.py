@@ -1,8 +1,8 @@
 """The review workflow: new → in_review → confirmed | dismissed | escalated.
 
 A reviewer claims an alert (a lease: one reviewer at a time, expiring so an abandoned claim
-frees itself), then decides. Dismissing a `high` or `critical` alert needs a reason; dismissing
-a hash match can add the matched hash to a negative bank so it stops alerting. Every change is
+frees itself), then decides. Dismissing needs a reason; dismissing a hash match can add the
+matched hash to a negative bank so it stops alerting. Every change is
 a new `alert_event` row (the database refuses updates and deletes there) and a row of the
 audit log, in the same transaction. Later hits of a decided alert only count on it: a dismissed
 alert stays dismissed. Whether `user` may review is the caller's check (crawler.access).
@@ -35,7 +35,6 @@ DECIDED_STATUS = {
 }
 CLAIMABLE = frozenset({"new", "in_review", "escalated"})
 """An escalated alert goes back to review by whoever it was escalated to."""
-REASON_REQUIRED = frozenset({"high", "critical"})
 MAX_REASON = 2000
 
 
@@ -136,8 +135,9 @@ def decide(
     alert = _load(conn, alert_id)
     if alert["status"] != "in_review" or alert["assignee"] != user:
         alert = claim(conn, alert_id, user, now, lease_s, origin=origin)
-    if decision is Decision.DISMISS and alert["severity"] in REASON_REQUIRED and not reason:
-        raise WorkflowError(f"dismissing a {alert['severity']} alert needs a reason", "reason")
+    if decision is Decision.DISMISS and not reason:
+        # A dismissal silences the alert for good: whoever reads it later must learn why.
+        raise WorkflowError("dismissing an alert needs a reason", "reason")
     if negative_bank is not None:
         if decision is not Decision.DISMISS or alert["kind"] != "hash_match":
             raise WorkflowError(

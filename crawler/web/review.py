@@ -216,7 +216,6 @@ def _detail_view(alert: dict[str, Any], user: WebUser) -> dict[str, Any]:
         "decisions": [str(d) for d in workflow.Decision],
         "claimable": alert["status"] in workflow.CLAIMABLE,
         "held_by_me": alert["status"] == "in_review" and alert["assignee"] == user.name,
-        "reason_required": alert["severity"] in workflow.REASON_REQUIRED,
         "reviewers": [shown(r) for r in alert.get("reviewers", [])],
     }  # fmt: skip
 
