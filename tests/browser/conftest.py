@@ -7,7 +7,8 @@ they fail: a CI without the browser must not go green silently. `.ci/run` instal
 
 Fixtures, for the tests here and the ones to come:
 
-- `browser` (session): one headless Chromium for the whole run.
+- `browser` (package): one headless Chromium for these tests, closed before the rest of the
+  suite (which runs event loops of its own) starts.
 - `new_page()` → a `Page` in a context of its own (cookies, storage), Korean locale. Every page
   of the test is watched (tests/browser/pages.py `Watch`: dialogs, CSP violations, page
   errors, 5xx responses, requests off loopback, which are aborted) and, after the test, must
@@ -77,8 +78,10 @@ def _browser_available() -> None:
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_browser_available: None) -> Iterator[Browser]:
+    # Package, not session: while Playwright's sync API is open it keeps an event loop running
+    # on this thread, and every asyncio.run() of the tests after this package would refuse.
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
