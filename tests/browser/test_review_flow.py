@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pytest
 from sqlalchemy import select
 
 from storage.models.operations import AuditLog
@@ -26,6 +27,9 @@ rules:
     terms: [겹지인방]
 """
 ROOM = room(1500000001, "jiin_room_demo", "동네 소식")
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+"""The browser part is the same on both backends (tests/integration/test_web_review.py runs
+every action on both); only the race, where row locks differ, runs on PostgreSQL too."""
 
 
 def _seed(app: ServedApp) -> tuple[int, list[int]]:
@@ -56,6 +60,7 @@ def _press(page: Page, key: str) -> None:
         page.keyboard.press(key)
 
 
+@SQLITE_ONLY
 def test_a_reviewer_works_the_queue_from_the_keyboard(
     served_app: ServedApp, logged_in_page: Callable[..., Page]
 ) -> None:
@@ -104,6 +109,7 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(
     assert events == [(staff, "학교 단톡방에서 퍼진 것 확인"), (staff, "뉴스 기사 인용")]
 
 
+@SQLITE_ONLY
 def test_a_reviewer_selects_alerts_from_the_keyboard_and_dismisses_them_at_once(
     served_app: ServedApp, logged_in_page: Callable[..., Page]
 ) -> None:
@@ -160,6 +166,7 @@ def test_two_reviewers_racing_for_one_alert_leave_it_with_the_first(
     assert _audit(served_app, "alert.decide") == []
 
 
+@SQLITE_ONLY
 def test_source_links_appear_only_after_the_reviewer_reveals_them_and_the_reveal_is_logged(
     served_app: ServedApp, logged_in_page: Callable[..., Page]
 ) -> None:
