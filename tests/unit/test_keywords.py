@@ -19,9 +19,11 @@ from crawler.matching.keywords import (
     RuleError,
     Severity,
     compile_rules,
+    fold,
     hangul,
     load_rules_yaml,
 )
+from storage.invisible import INVISIBLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -352,3 +354,13 @@ def test_initials_of_any_long_term_are_found_only_as_initials(term):
     assert (hit.form, hit.start, hit.end) == (Form.INITIALS, 3, 3 + len(term))
     same_initials = "".join(hangul.compose(i, "ㅏ") for i in hangul.initials(term))
     assert Form.INITIALS not in {h.form for h in matcher.scan(same_initials)}
+
+
+def test_the_fold_table_is_what_folding_every_code_point_one_by_one_gives() -> None:
+    """The table is built by blocks and one regex pass; this is its definition, code point by
+    code point: letters (category L*) that are not invisible fold, everything else separates."""
+    table = fold.fold_table()
+    for cp in range(0x110000):
+        ch = chr(cp)
+        letter = unicodedata.category(ch)[0] == "L" and cp not in INVISIBLE
+        assert table[cp] == (fold._fold_letter(ch) if letter else fold.SEPARATOR), hex(cp)

@@ -29,6 +29,7 @@ Folding rules, one 16-bit unit per character:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -74,15 +75,51 @@ def _fold_letter(ch: str) -> int:
     return ord(folded) if ord(folded) < UNSUPPORTED else UNSUPPORTED
 
 
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+r"""Runs of word characters that are not digits: every letter, and the few numerals (Nl, No)
+that Python's ``\w`` also takes, which ``isalpha`` then sets apart."""
+_SELF_FOLDING = (
+    (0x3131, 0x318E),  # compatibility jamo
+    (0x3400, 0x4DBF),  # CJK Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (hangul.SYLLABLE_FIRST, hangul.SYLLABLE_LAST),
+)
+"""Blocks whose letters all fold to themselves (``_fold_letter`` is the identity there)."""
+_ASTRAL_FOLDING = (0x2F800, 0x2FA1F)
+"""CJK Compatibility Ideographs Supplement: the one block past U+1FFFF that NFKC folds into the
+BMP. Every other letter from U+20000 on is an ideograph that folds to ``UNSUPPORTED``."""
+
+
 @cache
 def fold_table() -> np.ndarray:
-    """Code point → unit for all of Unicode (2.2 MB; built once per process, ~0.5 s)."""
+    """Code point → unit for all of Unicode (2.2 MB; built once per process, ~40 ms).
+
+    Letters are found by one regex pass over every code point rather than a ``category`` call
+    per code point, and the blocks that fold to themselves or to ``UNSUPPORTED`` are filled
+    by range: ``_fold_letter`` runs for the ~20,000 letters that remain."""
+    everything = np.arange(0x110000, dtype=np.uint32).tobytes()
+    text = everything.decode("utf-32-le", "surrogatepass")
+    letter = np.zeros(0x110000, dtype=bool)
+    for run in _LETTER_RUNS.finditer(text):
+        if run.group().isalpha():
+            letter[run.start() : run.end()] = True
+        else:
+            for cp in range(run.start(), run.end()):
+                letter[cp] = chr(cp).isalpha()
+    letter[np.fromiter(INVISIBLE, dtype=np.intp)] = False
+    codepoints = np.flatnonzero(letter)
     table = np.zeros(0x110000, dtype=np.uint16)
-    category = unicodedata.category
-    for cp in range(0x110000):
-        ch = chr(cp)
-        if category(ch)[0] == "L" and cp not in INVISIBLE:
-            table[cp] = _fold_letter(ch)
+    slow = codepoints >= 0
+    for first, last in _SELF_FOLDING:
+        inside = (codepoints >= first) & (codepoints <= last)
+        table[codepoints[inside]] = codepoints[inside]
+        slow &= ~inside
+    first, last = _ASTRAL_FOLDING
+    astral = (codepoints >= 0x20000) & ~((codepoints >= first) & (codepoints <= last))
+    table[codepoints[astral]] = UNSUPPORTED
+    slow &= ~astral
+    for cp in codepoints[slow].tolist():
+        table[cp] = _fold_letter(chr(cp))
     return table
 
 
