@@ -24,11 +24,17 @@ MAX_HITS_IN_EVIDENCE = 20
 
 
 def keyword_candidates(matcher: KeywordMatcher, items: Iterable[BatchItem]) -> list[Candidate]:
+    items = list(items)
+    return hit_candidates(zip(items, matcher.scan_many([item.text for item in items]), strict=True))
+
+
+def hit_candidates(found: Iterable[tuple[BatchItem, list[Hit]]]) -> list[Candidate]:
+    """An alert candidate per item and rule that hit it (``found``: each item with its hits)."""
     return [
         _keyword_candidate(rule, hits, keyword_key(rule, item.id), {}, item.id, item.source_id,
                            item.reach)
-        for item in items
-        for rule, hits in _by_rule(matcher.scan(item.text)).items()
+        for item, item_hits in found
+        for rule, hits in _by_rule(item_hits).items()
     ]  # fmt: skip
 
 

@@ -39,7 +39,7 @@ from crawler.errors import UserError
 from crawler.matching import notify
 from crawler.matching.alerts import Candidate
 from crawler.matching.caches import BankCache, rule_from_row
-from crawler.matching.content_matchers import hash_candidates, keyword_candidates
+from crawler.matching.content_matchers import hash_candidates, hit_candidates
 from crawler.matching.hash_matcher import MIN_PDQ_QUALITY
 from crawler.matching.keywords import compile_rules
 from crawler.matching.pdq_index import CHUNK_VALUES, CHUNKS
@@ -239,9 +239,10 @@ def _keyword_candidates(
         texts = [row[q.TEXT] or "" for row in batch]
         report.texts_scanned += len(batch)
         report.text_bytes += sum(map(len, map(str.encode, texts)))
-        # One engine call for the batch narrows it to the few texts the exact matcher reads.
-        found += keyword_candidates(
-            matcher, [q.batch_item(batch[n], conn.dialect) for n in matcher.candidates(texts)]
+        # One engine pass for the batch; only the texts with hits become items.
+        found += hit_candidates(
+            (q.batch_item(batch[n], conn.dialect), hits)
+            for n, hits in enumerate(matcher.scan_many(texts)) if hits
         )
     return found
 

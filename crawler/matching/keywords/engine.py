@@ -59,11 +59,15 @@ from dataclasses import dataclass
 
 import hyperscan
 
-from crawler.matching.keywords import fold, hangul, prefilter, slip, targets
+from crawler.matching.keywords import batch, fold, hangul, slip, targets
 from crawler.matching.keywords.rules import Form, Rule, RuleError, Severity, one_step_lower
 from crawler.matching.keywords.targets import Target, is_word_unit
 
 _REGEX_FLAGS = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_SOM_LEFTMOST
+
+
+Span = tuple[int, str, int, int, Form]
+"""(rule index, term, start, end, form) of a hit before the rule-level checks of ``_finish``."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +124,10 @@ class KeywordMatcher:
             else None
         )
         self._scratch = _Scratch(self._literals, self._regex_db)
-        self._prefilter: prefilter.Prefilter | None = None
+        self._batch: batch.BatchScanner | None = None
 
     def scan(self, text: str) -> list[Hit]:
-        spans: list[tuple[int, str, int, int, Form]] = []  # (rule, term, start, end, form)
+        spans: list[Span] = []
         allowed: dict[int, list[tuple[int, int]]] = {}
         if text and self._literals is not None:
             self._scan_skeleton(text, spans, allowed)
@@ -131,19 +135,15 @@ class KeywordMatcher:
             self._scan_regexes(text, spans)
         return self._finish(text, spans, allowed) if spans else []
 
-    def candidates(self, texts: Sequence[str]) -> list[int]:
-        """Indices of the ``texts`` that may hold a hit: every one ``scan`` finds a hit in, and
-        some more. One fold and one Hyperscan call per database for the whole batch, where
-        ``scan`` pays its overhead per text; for scanning many stored texts (``prefilter``)."""
-        if self._prefilter is None:
-            self._prefilter = prefilter.Prefilter(self)
-        return self._prefilter.candidates(texts)
+    def scan_many(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """``[self.scan(text) for text in texts]``, with one fold and one Hyperscan call per
+        database for the whole batch instead of per text (``batch``)."""
+        if self._batch is None:
+            self._batch = batch.BatchScanner(self)
+        return self._batch.scan(texts)
 
     def _scan_skeleton(
-        self,
-        text: str,
-        spans: list[tuple[int, str, int, int, Form]],
-        allowed: dict[int, list[tuple[int, int]]],
+        self, text: str, spans: list[Span], allowed: dict[int, list[tuple[int, int]]]
     ) -> None:
         sk = fold.skeleton(text)
         found = self._scan_units(sk)
@@ -165,9 +165,14 @@ class KeywordMatcher:
                 start, end = located
                 if target.kind == targets.ALLOW:
                     allowed.setdefault(target.rule, []).append((start, end))
-                elif _acceptable(text, start, end, target):
-                    form = _form(text[start:end], target)
-                    spans.append((target.rule, target.term, start, end, form))
+                else:
+                    self._add_span(text, start, end, target, spans)
+
+    @staticmethod
+    def _add_span(text: str, start: int, end: int, target: Target, spans: list[Span]) -> None:
+        """A located hit of a term, kept when its edges are acceptable, with its form."""
+        if _acceptable(text, start, end, target):
+            spans.append((target.rule, target.term, start, end, _form(text[start:end], target)))
 
     def _scan_units(self, sk: fold.Skeleton) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
@@ -179,7 +184,7 @@ class KeywordMatcher:
         )
         return found
 
-    def _scan_regexes(self, text: str, spans: list[tuple[int, str, int, int, Form]]) -> None:
+    def _scan_regexes(self, text: str, spans: list[Span]) -> None:
         # errors="replace" turns a lone surrogate into one "?" byte: still one character,
         # and Hyperscan's UTF-8 mode only promises anything for valid UTF-8.
         data = text.encode("utf-8", "replace")
@@ -198,10 +203,7 @@ class KeywordMatcher:
             spans.append((rule, source, chars[start], chars[end], Form.AS_WRITTEN))
 
     def _finish(
-        self,
-        text: str,
-        spans: list[tuple[int, str, int, int, Form]],
-        allowed: dict[int, list[tuple[int, int]]],
+        self, text: str, spans: list[Span], allowed: dict[int, list[tuple[int, int]]]
     ) -> list[Hit]:
         hits: list[Hit] = []
         term_end: dict[tuple[int, str], int] = {}
@@ -210,8 +212,10 @@ class KeywordMatcher:
         if any(form == Form.JAMO_SLIP for *_, form in spans):
             spans = slip.unshadowed(spans)
         # Sorted by start, longest first, so a hit inside a longer hit of its rule comes after
-        # it and ends no later than the furthest end kept so far for that rule.
-        for rule_index, term, start, end, form in sorted(spans, key=lambda s: (s[2], -s[3])):
+        # it and ends no later than the furthest end kept so far for that rule; then by rule,
+        # term and form, so equal spans keep the same one whatever order the engine found them.
+        spans = sorted(spans, key=lambda s: (s[2], -s[3], s[0], s[1], s[4]))
+        for rule_index, term, start, end, form in spans:
             if rule_index in cover and cover[rule_index].covers(start, end):
                 continue
             if term_end.get((rule_index, term), -1) > start or rule_end.get(rule_index, -1) >= end:
@@ -342,7 +346,7 @@ def _acceptable(text: str, start: int, end: int, target: Target) -> bool:
 
 
 def _unit(ch: str) -> int:
-    return int(fold.fold_table()[ord(ch)])
+    return fold.fold_table().item(ord(ch))
 
 
 def _form(matched: str, target: Target) -> Form:

@@ -130,7 +130,7 @@ def _bmp_table() -> np.ndarray:
 
 
 def is_separator(ch: str) -> bool:
-    return int(fold_table()[ord(ch)]) == SEPARATOR
+    return fold_table().item(ord(ch)) == SEPARATOR
 
 
 class Skeleton:
@@ -207,11 +207,15 @@ def _vowels_between_syllables(units: np.ndarray, is_vowel: np.ndarray) -> np.nda
 def letters(text: str) -> str:
     """The characters of ``text`` that are letters to the skeleton, as written (not folded):
     separators and vowel jamo used as separators left out."""
-    kept = [ch for ch in text if not is_separator(ch)]
-    units = np.array([int(fold_table()[ord(ch)]) for ch in kept], dtype=np.uint16)
-    is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
-    if not is_vowel.any():
+    # Called for every hit (its form), mostly on a few characters: plain Python until a vowel
+    # jamo asks for the numpy pass.
+    item = fold_table().item
+    pairs = [(ch, unit) for ch in text if (unit := item(ord(ch))) != SEPARATOR]
+    kept = [ch for ch, _ in pairs]
+    if not any(hangul.VOWEL_FIRST <= unit <= hangul.VOWEL_LAST for _, unit in pairs):
         return "".join(kept)
+    units = np.array([unit for _, unit in pairs], dtype=np.uint16)
+    is_vowel = (units >= hangul.VOWEL_FIRST) & (units <= hangul.VOWEL_LAST)
     dropped = _vowels_between_syllables(units, is_vowel).tolist()
     return "".join(ch for ch, drop in zip(kept, dropped, strict=True) if not drop)
 

@@ -1,5 +1,5 @@
-"""``KeywordMatcher.candidates``: the batch prefilter of the rescan never drops a text that
-``scan`` finds a hit in, whatever the terms, disguises and separators around text edges."""
+"""``KeywordMatcher.scan_many``: a batch gives each text exactly the hits ``scan`` gives it
+alone, whatever the terms, disguises and separators around text edges."""
 
 from __future__ import annotations
 
@@ -89,25 +89,28 @@ def texts(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(texts(), max_size=12))
-def test_candidates_hold_every_text_with_a_hit(batch: list[str]) -> None:
+def test_a_batch_finds_in_each_text_what_scanning_it_alone_finds(batch: list[str]) -> None:
     matcher = _matcher()
-    hits = {n for n, text in enumerate(batch) if matcher.scan(text)}
-    candidates = matcher.candidates(batch)
-    assert hits <= set(candidates)
-    assert candidates == sorted(set(candidates))
-    assert all(0 <= n < len(batch) for n in candidates)
+    assert matcher.scan_many(batch) == [matcher.scan(text) for text in batch]
 
 
-def test_a_text_without_any_term_is_left_out() -> None:
+def test_texts_without_any_term_have_no_hits_and_every_text_keeps_its_place() -> None:
     matcher = _matcher()
     batch = ["날씨 좋다", "지인능욕방 모집", "", "the weather", "합성 3호방 링크", "가능 욕구"]
-    assert matcher.candidates(batch) == [1, 4]
+    found = matcher.scan_many(batch)
+    assert [bool(hits) for hits in found] == [False, True, False, False, True, False]
+    assert found[1][0].matched_text == "지인능욕방" and found[4][0].start == 0
 
 
-def test_an_unanchorable_regex_makes_every_text_a_candidate() -> None:
+def test_an_unanchorable_regex_is_scanned_text_by_text() -> None:
     matcher = compile_rules(
         [Rule(name="start", severity=Severity.LOW, regexes=("\\A딥페",), terms=())]
     )
-    batch = ["날씨", "딥페 자료", "", "x"]
-    assert {n for n, text in enumerate(batch) if matcher.scan(text)} == {1}
-    assert matcher.candidates(batch) == [0, 1, 3]
+    batch = ["날씨", "딥페 자료", "", "x 딥페"]
+    assert [[h.matched_text for h in hits] for hits in matcher.scan_many(batch)] == [
+        [], ["딥페"], [], []
+    ]
+
+
+def test_an_empty_batch_has_no_hits() -> None:
+    assert _matcher().scan_many([]) == []
