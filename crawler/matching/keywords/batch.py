@@ -186,12 +186,7 @@ class BatchScanner:
 
 
 def _skeleton(joined: str, text_ends: np.ndarray) -> fold.Skeleton:
-    data = joined.encode("utf-16-le", "surrogatepass")
-    if len(data) == 2 * len(joined):
-        folded = fold._bmp_table().take(np.frombuffer(data, dtype=np.uint16))
-    else:
-        codepoints = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
-        folded = fold.fold_table().take(codepoints)
+    folded = fold.fold_codepoints(joined)
     folded[text_ends] = BOUNDARY
     return fold.Skeleton(folded[folded != fold.SEPARATOR], folded)
 

@@ -167,16 +167,26 @@ class Skeleton:
         return start, int(self._ends[stop - 1])
 
 
-def skeleton(text: str) -> Skeleton:
-    """Fold ``text`` without composing jamo (see ``compose``)."""
+def fold_codepoints(text: str) -> np.ndarray:
+    """The unit of every character of ``text`` (``SEPARATOR`` for those that are dropped), one
+    array element per ``str`` character."""
     # surrogatepass: lone surrogates (seen in broken UTF-16 from clients) stay one code unit
     # each, so indices keep lining up with the str; the table treats them as separators.
     data = text.encode("utf-16-le", "surrogatepass")
     if len(data) == 2 * len(text):
-        folded = _bmp_table().take(np.frombuffer(data, dtype=np.uint16))
-    else:
-        codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        folded = fold_table().take(codepoints)
+        return _bmp_table().take(np.frombuffer(data, dtype=np.uint16))
+    codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # The BMP table stays in cache where the full one does not: look up the few characters
+    # beyond it (emoji, mostly) apart.
+    folded = _bmp_table().take(codepoints & 0xFFFF)
+    astral = np.flatnonzero(codepoints > 0xFFFF)
+    folded[astral] = fold_table().take(codepoints[astral])
+    return folded
+
+
+def skeleton(text: str) -> Skeleton:
+    """Fold ``text`` without composing jamo (see ``compose``)."""
+    folded = fold_codepoints(text)
     return Skeleton(folded[folded != SEPARATOR], folded)
 
 
