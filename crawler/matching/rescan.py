@@ -3,7 +3,7 @@
 A bank or rule imported today must also find what was collected yesterday. The rescan finds
 the few media rows and texts that match with set-based reads, then hands them to the live
 matchers' own candidate builders (``content_matchers.hash_candidates`` with the full
-``BankIndex``, ``keyword_candidates``), so an alert has the same dedupe key, evidence, severity
+``BankIndex``, ``hit_candidates``), so an alert has the same dedupe key, evidence, severity
 and negative-bank suppression whichever path raised it.
 
 - **SHA-256 / MD5**: one SQL join of media against the live positive entries
@@ -13,9 +13,8 @@ and negative-bank suppression whichever path raised it.
   no per-picture or per-entry query. Only the key and the hex are read (one string per row,
   joined in SQL, decoded a batch at a time); full rows are fetched for the hits alone.
 - **Text**: every version of every item, deleted ones included, read 20,000 at a time as the
-  driver's tuples; ``KeywordMatcher.candidates`` scans a whole batch in one engine call and the
-  exact matcher runs only on the texts it returns (a superset of those with hits), the only
-  rows made into ``BatchItem``s.
+  driver's tuples; ``KeywordMatcher.scan_many`` scans a whole batch in one engine pass and
+  the texts with hits are the only rows made into ``BatchItem``s.
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
