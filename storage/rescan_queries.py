@@ -8,16 +8,19 @@ rescan of millions of rows holds one batch in memory at a time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Dialect,
     Select,
     and_,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -25,6 +28,7 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.dialects import postgresql
 
 from storage import bulk
 from storage.content_writes import chunks
@@ -127,25 +131,23 @@ def media_rows(conn: Connection, keys: Collection[tuple[int, int]]) -> list[dict
     return found
 
 
-def _text_columns(text: Any) -> tuple[Any, ...]:
-    return (
-        _items.c.id, _items.c.source_id, _sources.c.platform, _items.c.platform_id,
-        _sources.c.username, _sources.c.platform_id, text, _items.c.views,
-        _sources.c.participants, _items.c.posted_at, _items.c.version_count,
-        _items.c.fwd_username, _items.c.fwd_source_id,
-    )  # fmt: skip
+_META_COLUMNS = (
+    _items.c.id, _items.c.source_id, _sources.c.platform, _items.c.platform_id,
+    _sources.c.username, _sources.c.platform_id, _items.c.views, _sources.c.participants,
+    _items.c.posted_at, _items.c.version_count, _items.c.fwd_username, _items.c.fwd_source_id,
+)  # fmt: skip
 
 
 @cache
 def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
-    """Items never edited (the text in their own row), and every version of edited ones; with
-    ``since``, a ``since`` bind on when each text was collected."""
-    joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
-    current = select(*_text_columns(_items.c.text)).select_from(joined)
-    current = current.where(_items.c.version_count <= literal_column("1"))
-    earlier = select(*_text_columns(_versions.c.text)).select_from(
-        _versions.join(joined, _items.c.id == _versions.c.item_id)
+    """(item id, text) of items never edited (the text in their own row), and of every
+    version of edited ones; with ``since``, a ``since`` bind on when each text was collected.
+    Nothing else is read here: most texts hit nothing, and ``items`` fetches the rest of the
+    few that do."""
+    current = select(_items.c.id, _items.c.text).where(
+        _items.c.version_count <= literal_column("1")
     )
+    earlier = select(_versions.c.item_id, _versions.c.text)
     if since:
         current = current.where(_items.c.collected_at >= bindparam("since"))
         earlier = earlier.where(_versions.c.observed_at >= bindparam("since"))
@@ -154,28 +156,55 @@ def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
 
 def texts(
     conn: Connection, since: datetime | None, batch: int
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Every distinct text an item had, as rows for ``batch_item``, ``batch`` at a time (the
-    text is ``row[TEXT]``, None for none).
+) -> Iterator[list[tuple[int, str | None]]]:
+    """Every distinct text an item had, as (item id, text) rows, ``batch`` at a time.
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and
     each text is scanned once, with its own collection time for ``since``. Deleted items are
-    included: `deleted_at` only marks them. Rows stay the driver's tuples (``bulk.stream``):
-    a rescan turns only the few that match into ``BatchItem``s.
+    included: `deleted_at` only marks them. Rows stay the driver's tuples (``bulk.stream``).
     """
     params = {} if since is None else {"since": since}
     for query in _text_queries(since is not None):
         yield from bulk.stream(conn, query, params, batch)
 
 
-TEXT = 6
-"""Where ``texts`` rows hold the text."""
+
+
 _POSTED_AT = _items.c.posted_at.type
 
 
-def batch_item(r: Sequence[Any], dialect: Dialect) -> BatchItem:
-    """A ``texts`` row as the BatchItem the live matchers take."""
-    posted_at = _POSTED_AT.process_result_value(r[9], dialect)
-    return BatchItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", max(r[7] or 0, r[8] or 0),
-                     posted_at, r[10], r[11], r[12])  # fmt: skip
+@cache
+def _items_query(dialect_name: str) -> Select[Any]:
+    """The metadata of the items named by one ``ids`` parameter: a JSON array on SQLite
+    (``json_each``), an array on PostgreSQL; one statement, however many ids."""
+    joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
+    if dialect_name == "postgresql":
+        wanted = _items.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+    else:
+        wanted = _items.c.id.in_(
+            select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
+        )
+    return select(*_META_COLUMNS).select_from(joined).where(wanted)
+
+
+def items(conn: Connection, ids: Collection[int]) -> dict[int, tuple[Any, ...]]:
+    """What the live matchers know of each item besides its text, by id (for ``batch_item``),
+    as the driver's tuples."""
+    if not ids:
+        return {}
+    ordered = sorted(ids)
+    dialect = conn.dialect.name
+    found: dict[int, tuple[Any, ...]] = {}
+    param = ordered if dialect == "postgresql" else json.dumps(ordered)
+    for rows in bulk.stream(conn, _items_query(dialect), {"ids": param}, 10_000):
+        found.update((row[0], row) for row in rows)
+    return found
+
+
+def batch_item(meta: Sequence[Any], text: str, dialect: Dialect) -> BatchItem:
+    """An ``items`` row and one of the item's texts as the BatchItem the live matchers take."""
+    posted_at = _POSTED_AT.process_result_value(meta[8], dialect)
+    return BatchItem(meta[0], meta[1], meta[2], meta[3], meta[4], meta[5], text,
+                     max(meta[6] or 0, meta[7] or 0), posted_at, meta[9], meta[10],
+                     meta[11])  # fmt: skip

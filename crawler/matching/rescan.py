@@ -12,9 +12,9 @@ and negative-bank suppression whichever path raised it.
   rotations and flips when ``alerts.pdq_dihedral``) against all the bank's entries at once:
   no per-picture or per-entry query. Only the key and the hex are read (one string per row,
   joined in SQL, decoded a batch at a time); full rows are fetched for the hits alone.
-- **Text**: every version of every item, deleted ones included, read 20,000 at a time as the
-  driver's tuples; ``KeywordMatcher.scan_many`` scans a whole batch in one engine pass and
-  the texts with hits are the only rows made into ``BatchItem``s.
+- **Text**: every version of every item, deleted ones included, read 20,000 at a time as
+  (item id, text) tuples; ``KeywordMatcher.scan_many`` scans a whole batch in one engine pass,
+  and only the items with hits are read further and made into ``BatchItem``s.
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
@@ -235,13 +235,15 @@ def _keyword_candidates(
     matcher = compile_rules([rule_from_row(row) for row in rows])
     found: list[Candidate] = []
     for batch in q.texts(conn, since, TEXT_BATCH):
-        texts = [row[q.TEXT] or "" for row in batch]
+        texts = [text or "" for _, text in batch]
         report.texts_scanned += len(batch)
         report.text_bytes += sum(map(len, map(str.encode, texts)))
-        # One engine pass for the batch; only the texts with hits become items.
+        # One engine pass for the batch; only the items with hits are read further.
+        hit = [(batch[n][0], texts[n], hits) for n, hits in enumerate(matcher.scan_many(texts))
+               if hits]  # fmt: skip
+        meta = q.items(conn, {item_id for item_id, _, _ in hit})
         found += hit_candidates(
-            (q.batch_item(batch[n], conn.dialect), hits)
-            for n, hits in enumerate(matcher.scan_many(texts)) if hits
+            (q.batch_item(meta[item_id], text, conn.dialect), hits) for item_id, text, hits in hit
         )
     return found
 
