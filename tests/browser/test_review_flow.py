@@ -12,20 +12,11 @@ from sqlalchemy import select
 
 from storage.models.operations import AuditLog
 from tests.browser.harness import ServedApp, room, room_post, seed_alerts
-from tests.integration.alert_helpers import alerts, load_rules
+from tests.integration.alert_helpers import REVIEW_RULES, alerts, load_rules
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-RULES = """
-rules:
-  - name: rooms
-    severity: high
-    terms: [지인능욕]
-  - name: worst
-    severity: critical
-    terms: [겹지인방]
-"""
 ROOM = room(1500000001, "jiin_room_demo", "동네 소식")
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 """The browser part is the same on both backends (tests/integration/test_web_review.py runs
@@ -34,7 +25,7 @@ every action on both); only the race, where row locks differ, runs on PostgreSQL
 
 def _seed(app: ServedApp) -> tuple[int, list[int]]:
     """One critical alert (rule `worst`) and three high ones (rule `rooms`)."""
-    load_rules(app.engine, RULES)
+    load_rules(app.engine, REVIEW_RULES)
     posts = [room_post(ROOM, i, f"지인능욕 제보 {i}") for i in range(1, 4)]
     seed_alerts(app.engine, [ROOM, *posts, room_post(ROOM, 10, "겹지인방 원문 링크")])
     found = alerts(app.engine)

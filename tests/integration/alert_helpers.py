@@ -19,6 +19,17 @@ from crawler.settings import Settings
 from storage import alert_store, bank_store, watchlist_store
 
 NOW = datetime(2024, 8, 27, tzinfo=UTC)
+REVIEW_RULES = """
+rules:
+  - name: rooms
+    severity: high
+    terms: [지인능욕]
+  - name: worst
+    severity: critical
+    terms: [겹지인방]
+"""
+"""Two rules for the review app's tests: `rooms` raises high alerts, `worst` critical ones
+(whose text the app holds back until asked)."""
 
 
 def watch(engine: Engine, locator: str, kind: str = "telegram", **options: Any) -> None:

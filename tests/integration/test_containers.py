@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -206,22 +207,9 @@ def test_the_compose_worker_becomes_healthy_on_an_empty_watchlist_and_stops_on_s
     command = [c.replace("0.0.0.0:9464", f"127.0.0.1:{port}") for c in worker["command"]]
     health = [c.replace(":9464/", f":{port}/") for c in worker["healthcheck"]["test"][1:]]
     assert health[0] == "chanwatch"
-    process = subprocess.Popen(
-        [sys.executable, "-c", CLI, *command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        for _ in range(300):  # bounded: the worker answers within seconds
-            if run(health[1:]) == 0:
-                break
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.1)
-        assert run(health[1:]) == 0
+    with _healthy(command, health, env, tmp_path) as process:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert "Traceback" not in (process.stderr.read() or "")
 
 
@@ -252,17 +240,7 @@ def test_the_compose_web_service_serves_answers_its_health_check_and_stops_on_si
     command = [{"0.0.0.0": "127.0.0.1", "8080": str(port)}.get(c, c) for c in web["command"]]
     health = [c.replace(":8080/", f":{port}/") for c in web["healthcheck"]["test"][1:]]
     assert health[0] == "chanwatch"
-    process = subprocess.Popen(
-        [sys.executable, "-c", CLI, *command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        for _ in range(300):  # bounded: the app answers within seconds
-            if run(health[1:]) == 0:
-                break
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.1)
-        assert run(health[1:]) == 0
+    with _healthy(command, health, env, tmp_path) as process:
         # The login page sets its cookie for plain HTTP, as a browser on 127.0.0.1 needs.
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/login")
@@ -273,14 +251,34 @@ def test_the_compose_web_service_serves_answers_its_health_check_and_stops_on_si
         assert "secure" not in cookie.lower()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
     stderr = process.stderr.read() or ""
     assert "Traceback" not in stderr and key not in stderr
 
 
 CLI = "import sys; from crawler.cli.main import run; sys.exit(run(sys.argv[1:]))"
+
+
+@contextmanager
+def _healthy(
+    command: list[str], health: list[str], env: Mapping[str, str], cwd: Path
+) -> Iterator[subprocess.Popen[str]]:
+    """The service's command as a child, once its own health check passes; killed on the way
+    out if the test has not stopped it."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, *command], env={**env, "PYTHONPATH": str(ROOT)}, cwd=cwd,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for _ in range(300):  # bounded: a service answers within seconds
+            if run(health[1:]) == 0:
+                break
+            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
+            time.sleep(0.1)
+        assert run(health[1:]) == 0
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def _free_port() -> int:

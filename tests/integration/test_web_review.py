@@ -15,26 +15,17 @@ from sqlalchemy import Engine, select
 from crawler.observations import ChannelSnapshot
 from storage.models.operations import AuditLog
 from tests.factories import CHANNEL, T0, photo, post
-from tests.integration.alert_helpers import Pipeline, alerts, load_bank, load_rules
+from tests.integration.alert_helpers import REVIEW_RULES, Pipeline, alerts, load_bank, load_rules
 from tests.integration.cli_runner import Cli, add_user
 from tests.integration.web_support import csrf_token, login, serve
 
-RULES = """
-rules:
-  - name: rooms
-    severity: high
-    terms: [지인능욕]
-  - name: worst
-    severity: critical
-    terms: [겹지인방]
-"""
 PDQ = "f8f8f0cee0f4a84f06370a32038f67f0b36e2ed596623e1d33e6339e4e8cc5ae"
 TEXT_HIDDEN = "not shown until you choose to read it"
 
 
 def _rooms(engine: Engine, high: int, critical: int = 0) -> tuple[list[int], list[int]]:
     """`high` alerts of rule `rooms` and `critical` of rule `worst`, from ingested posts."""
-    load_rules(engine, RULES)
+    load_rules(engine, REVIEW_RULES)
     pipeline = Pipeline(engine)
     pipeline.ingest([ChannelSnapshot(CHANNEL, T0, username="example_news", title="예제 뉴스")])
     pipeline.ingest([post(i, f"지인능욕 {i}") for i in range(1, high + 1)])

@@ -105,15 +105,7 @@ class BatchScanner:
         joined = _JOINER.join(texts) + _JOINER
         lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
         text_ends = np.cumsum(lengths + 1) - 1  # where each text's joiner stands
-        sk = _skeleton(joined, text_ends)
-        found = matcher._scan_units(sk)
-        triggers = {pattern for pattern, _ in found if pattern >= len(matcher._targets)}
-        if triggers:
-            if min(triggers) < matcher._vowel_trigger:
-                sk = fold.compose(sk)
-            if max(triggers) >= matcher._vowel_trigger:
-                sk = fold.drop_vowel_separators(sk)
-            found = matcher._scan_units(sk)
+        sk, found = matcher._scan_folded(_skeleton(joined, text_ends))
         if not found:
             return
         hits = np.array(found, dtype=np.intp)

@@ -145,15 +145,7 @@ class KeywordMatcher:
     def _scan_skeleton(
         self, text: str, spans: list[Span], allowed: dict[int, list[tuple[int, int]]]
     ) -> None:
-        sk = fold.skeleton(text)
-        found = self._scan_units(sk)
-        triggers = {pattern for pattern, _ in found if pattern >= len(self._targets)}
-        if triggers:
-            if min(triggers) < self._vowel_trigger:
-                sk = fold.compose(sk)
-            if max(triggers) >= self._vowel_trigger:
-                sk = fold.drop_vowel_separators(sk)
-            found = self._scan_units(sk)
+        sk, found = self._scan_folded(fold.skeleton(text))
         for pattern, end_byte in found:
             if end_byte % 2 or pattern >= len(self._targets):
                 continue  # odd: a literal of 2-byte units matched across unit boundaries
@@ -173,6 +165,19 @@ class KeywordMatcher:
         """A located hit of a term, kept when its edges are acceptable, with its form."""
         if _acceptable(text, start, end, target):
             spans.append((target.rule, target.term, start, end, _form(text[start:end], target)))
+
+    def _scan_folded(self, sk: fold.Skeleton) -> tuple[fold.Skeleton, list[tuple[int, int]]]:
+        """The literal hits (pattern, end byte) in a skeleton, and the skeleton they index:
+        reworked and scanned again when jamo in it spell syllables or stand between them."""
+        found = self._scan_units(sk)
+        triggers = {pattern for pattern, _ in found if pattern >= len(self._targets)}
+        if triggers:
+            if min(triggers) < self._vowel_trigger:
+                sk = fold.compose(sk)
+            if max(triggers) >= self._vowel_trigger:
+                sk = fold.drop_vowel_separators(sk)
+            found = self._scan_units(sk)
+        return sk, found
 
     def _scan_units(self, sk: fold.Skeleton) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
