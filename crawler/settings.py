@@ -286,6 +286,19 @@ class WebSettings(_Section):
     """Refused logins per account name, and per address, within `login_window_minutes`
     before further attempts are refused until the oldest ages out."""
     login_window_minutes: float = Field(default=15.0, gt=0)
+    trusted_proxies: tuple[str, ...] = Field(default=(), max_length=64)
+    """Addresses or CIDRs of the reverse proxies in front of the app, whose X-Forwarded-For
+    names the client (crawler/web/client_address.py); nobody else's is believed."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or a CIDR") from None
+        return tuple(entry.strip() for entry in value)
 
     @field_validator("session_key")
     @classmethod

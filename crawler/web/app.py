@@ -23,8 +23,8 @@ from sqlalchemy import Engine
 
 from crawler.access import Permission
 from crawler.settings import Settings
-from crawler.web import actions, auth, pages, review, wellness
-from crawler.web.context import CSRF_KEY, ENGINE, SETTINGS
+from crawler.web import actions, auth, client_address, pages, review, wellness
+from crawler.web.context import CSRF_KEY, ENGINE, SETTINGS, TRUSTED_PROXIES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HERE = Path(__file__).resolve().parent
@@ -149,6 +149,7 @@ def create_app(
         middlewares=[session_middleware(storage), guard], client_max_size=MAX_REQUEST_BYTES
     )
     app[ENGINE], app[SETTINGS] = engine, settings
+    app[TRUSTED_PROXIES] = client_address.networks(settings.web.trusted_proxies)
     app[CSRF_KEY] = hashlib.sha256(b"chanwatch csrf\x00" + session_key).digest()
     aiohttp_jinja2.setup(
         app,

@@ -21,12 +21,14 @@ from sqlalchemy import Connection, Engine
 
 from crawler import access, audit
 from crawler.settings import WebSettings
+from crawler.web.client_address import client_address
 from crawler.web.context import (
     CSRF_FIELD,
     CSRF_HEADER,
     CSRF_KEY,
     SETTINGS,
     SID,
+    TRUSTED_PROXIES,
     USER,
     WEB_ORIGIN,
     WebUser,
@@ -181,7 +183,10 @@ async def login(request: web.Request) -> web.Response:
     if len(name) > 100 or len(password) > access.MAX_PASSWORD:
         return await _form(request, next_url, "Wrong user name or password.", 401)
     settings = request.app[SETTINGS].web
-    address = request.remote or "unknown"
+    address = client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", []),
+        request.app[TRUSTED_PROXIES],
+    )  # fmt: skip
     old_sid = await session_id(request)
     result = await db(request, attempt_login, settings, name, password, address, old_sid)
     if result.throttled:

@@ -27,6 +27,8 @@ T = TypeVar("T")
 ENGINE = web.AppKey("engine", Engine)
 SETTINGS = web.AppKey("settings", Settings)
 CSRF_KEY = web.AppKey("csrf_key", bytes)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple)
+"""`web.trusted_proxies` as networks (crawler/web/client_address.py)."""
 SID = "sid"
 """The one key of the cookie's session: a random id, looked up in `user_session`."""
 CSRF_FIELD = "csrf_token"

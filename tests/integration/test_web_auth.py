@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from crawler.settings import Settings, WebSettings
 from crawler.web.app import CSP, ROUTES
-from tests.integration.cli_runner import Cli, add_user
+from storage.models.operations import AuditLog
+from tests.integration.cli_runner import PASSWORD, Cli, add_user
 from tests.integration.web_support import (
     cookie_value,
     csrf_token,
@@ -86,6 +87,43 @@ def test_failures_throttle_the_account_and_the_address(
     assert serve(engine, scenario, settings) == [401, 401, 401, 429, 429]
     # Counted in the database: a second server process (a new app) sees the same count.
     assert serve(engine, lambda client: login(client, "mina"), settings).status == 429
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"),
+    [(("127.0.0.1",), [401, 401, 429, 303]), ((), [401, 401, 429, 429])],
+    ids=["behind-a-trusted-proxy", "no-proxy-trusted"],
+)
+def test_behind_a_trusted_proxy_the_throttle_counts_each_client_not_the_proxy(
+    engine: Engine, cli: Cli, monkeypatch: pytest.MonkeyPatch, trusted: tuple[str, ...],
+    expected: list[int],
+) -> None:  # fmt: skip
+    add_user(cli, monkeypatch, "mina", "staff")
+    add_user(cli, monkeypatch, "jun", "staff")
+    settings = Settings(web=WebSettings(login_failures=2, trusted_proxies=trusted))
+
+    async def attempt(client: TestClient, name: str, password: str, client_ip: str) -> int:
+        token = await csrf_token(client)
+        form = {"username": name, "password": password, "csrf_token": token}
+        response = await client.post("/login", data=form, allow_redirects=False,
+                                     headers={"X-Forwarded-For": client_ip})  # fmt: skip
+        return response.status
+
+    async def scenario(client: TestClient) -> list[int]:
+        # A guesser at 198.51.100.7 fails twice on jun, then is refused even with a password.
+        statuses = [await attempt(client, "jun", "wrong password!!", "198.51.100.7")
+                    for _ in range(2)]  # fmt: skip
+        statuses.append(await attempt(client, "mina", PASSWORD, "198.51.100.7"))
+        # Another reviewer, elsewhere, through the same proxy.
+        statuses.append(await attempt(client, "mina", PASSWORD, "203.0.113.20"))
+        return statuses
+
+    assert serve(engine, scenario, settings) == expected
+    with engine.connect() as conn:
+        addresses = {row.details["address"] for row in conn.execute(
+            select(AuditLog.__table__).where(AuditLog.action.like("session.%"))
+        )}  # fmt: skip
+    assert addresses == ({"198.51.100.7", "203.0.113.20"} if trusted else {"127.0.0.1"})
 
 
 def test_login_issues_a_new_session_id(
