@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from crawler.access import Permission
 from crawler.settings import Settings
-from crawler.web import actions, auth, client_address, pages, review, wellness
+from crawler.web import actions, auth, client_address, pages, review, text, wellness
 from crawler.web.context import CSRF_KEY, ENGINE, SETTINGS, TRUSTED_PROXIES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -151,7 +151,7 @@ def create_app(
     app[ENGINE], app[SETTINGS] = engine, settings
     app[TRUSTED_PROXIES] = client_address.networks(settings.web.trusted_proxies)
     app[CSRF_KEY] = hashlib.sha256(b"chanwatch csrf\x00" + session_key).digest()
-    aiohttp_jinja2.setup(
+    environment = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         # Every template, whatever its name: collected text must never reach a page unescaped.
@@ -159,6 +159,7 @@ def create_app(
         undefined=jinja2.StrictUndefined,
         default_helpers=True,
     )
+    environment.filters["when"] = text.when
     _register(app)
     app.on_response_prepare.append(_security_headers)
     return app

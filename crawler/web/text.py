@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from crawler.cli.output import terminal_safe
 
@@ -52,3 +53,17 @@ def highlighted(text: str, spans: Sequence[tuple[int, int]]) -> list[Segment]:
     if at < len(text) or not segments:
         segments.append(Segment(shown(text[at:]), False))
     return segments
+
+
+def when(value: object) -> str:
+    """A stored time as reviewers read it: ``2024-08-27 13:05:09 UTC`` (to the second; the
+    stored value keeps its microseconds). Anything that is not a time is shown as it is."""
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return "" if value is None else str(value)
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
