@@ -151,13 +151,16 @@ def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
     if since:
         current = current.where(_items.c.collected_at >= bindparam("since"))
         earlier = earlier.where(_versions.c.observed_at >= bindparam("since"))
-    return current, earlier
+    # An item's versions one after another (the primary key's order): a batch boundary then
+    # splits at most one item's versions.
+    return current, earlier.order_by(_versions.c.item_id)
 
 
 def texts(
     conn: Connection, since: datetime | None, batch: int
 ) -> Iterator[list[tuple[int, str | None]]]:
-    """Every distinct text an item had, as (item id, text) rows, ``batch`` at a time.
+    """Every distinct text an item had, as (item id, text) rows, ``batch`` at a time; the
+    versions of an item come one after another.
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and

@@ -14,7 +14,11 @@ and negative-bank suppression whichever path raised it.
   joined in SQL, decoded a batch at a time); full rows are fetched for the hits alone.
 - **Text**: every version of every item, deleted ones included, read 20,000 at a time as
   (item id, text) tuples; ``KeywordMatcher.scan_many`` scans a whole batch in one engine pass,
-  and only the items with hits are read further and made into ``BatchItem``s.
+  and only the items with hits are read further and made into ``BatchItem``s. Each batch's
+  alerts are raised in a short transaction of their own by a writer thread while the next
+  batch is read and matched, so a long rescan never holds the write lock (SQLite) and the
+  server's share of the writing runs beside the matching (PostgreSQL). Versions are read in
+  item order and the last item of a batch waits for the next, so a key is raised once.
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
@@ -27,6 +31,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +45,7 @@ from crawler.matching.alerts import Candidate
 from crawler.matching.caches import BankCache, rule_from_row
 from crawler.matching.content_matchers import hash_candidates, hit_candidates
 from crawler.matching.hash_matcher import MIN_PDQ_QUALITY
-from crawler.matching.keywords import compile_rules
+from crawler.matching.keywords import KeywordMatcher, compile_rules
 from crawler.matching.pdq_index import CHUNK_VALUES, CHUNKS
 from crawler.settings import Settings
 from storage import alert_store, bank_store, match_queries
@@ -82,16 +87,17 @@ def rescan(
     if bank is not None and rules is not None:
         raise UserError("give --bank or --rule, not both")
     report = RescanReport()
-    candidates: list[Candidate] = []
+    new: list[alert_store.NewAlert] = []
     with _cyclic_gc_paused():
-        with engine.connect() as conn:
-            if rules is None:
-                candidates += _hash_candidates(conn, settings, since, bank, report)
-            if bank is None:
-                candidates += _keyword_candidates(conn, since, rules, report)
-        # Reads are done: the write transaction is short, however long the scan took.
+        if rules is None:
+            with engine.connect() as conn:
+                candidates = _hash_candidates(conn, settings, since, bank, report)
+            # Reads are done: the write transaction is short, however long the scan took.
+            new += _raise(engine, candidates, report)
+        if bank is None:
+            new += _rescan_texts(engine, since, rules, report)
         with engine.begin() as conn:
-            _raise(conn, candidates, settings, datetime.now(UTC), report)
+            report.notified = notify.enqueue_summary(conn, new, settings.notify, datetime.now(UTC))
     return report
 
 
@@ -219,48 +225,76 @@ def pdq_hits(words: np.ndarray, bank: np.ndarray, thresholds: np.ndarray) -> np.
     return hit
 
 
-def _keyword_candidates(
-    conn: Connection, since: datetime | None, names: Sequence[str] | None, report: RescanReport
-) -> list[Candidate]:
+def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | None:
     rows = bank_store.load_rules(conn)
     if names is not None:
         missing = sorted(set(names) - q.known_rules(conn, names))
         if missing:
             raise UserError(f"no enabled rule named {', '.join(map(repr, missing))}")
         rows = [row for row in rows if row["name"] in set(names)]
-    if not rows:
-        return []
     # Rules match independently of each other, so compiling only the chosen ones finds
     # exactly the hits the full set would find for them.
-    matcher = compile_rules([rule_from_row(row) for row in rows])
-    found: list[Candidate] = []
-    for batch in q.texts(conn, since, TEXT_BATCH):
-        texts = [text or "" for _, text in batch]
-        report.texts_scanned += len(batch)
-        report.text_bytes += sum(map(len, map(str.encode, texts)))
-        # One engine pass for the batch; only the items with hits are read further.
-        hit = [(batch[n][0], texts[n], hits) for n, hits in enumerate(matcher.scan_many(texts))
-               if hits]  # fmt: skip
-        meta = q.items(conn, {item_id for item_id, _, _ in hit})
-        found += hit_candidates(
-            (q.batch_item(meta[item_id], text, conn.dialect), hits) for item_id, text, hits in hit
-        )
-    return found
+    return compile_rules([rule_from_row(row) for row in rows]) if rows else None
+
+
+def _rescan_texts(
+    engine: Engine, since: datetime | None, names: Sequence[str] | None, report: RescanReport
+) -> list[alert_store.NewAlert]:
+    """Match every stored text, a batch at a time, and raise each batch's alerts in a short
+    transaction of their own while the next batch is read and matched (on PostgreSQL the
+    server's share of the writing then runs beside the matching)."""
+    new: list[alert_store.NewAlert] = []
+    with engine.connect() as conn, ThreadPoolExecutor(1, "rescan-raise") as writer:
+        matcher = _matcher(conn, names)
+        if matcher is None:
+            return new
+        pending: Future[list[alert_store.NewAlert]] | None = None
+        held: list[Candidate] = []
+        for batch in q.texts(conn, since, TEXT_BATCH):
+            found = held + _text_candidates(conn, matcher, batch, report)
+            # An item's versions are read together, and the last item's may go on in the next
+            # batch: its candidates wait for the rest, so each key is raised once, at its best.
+            last = batch[-1][0]
+            held = [c for c in found if c.item_id == last]
+            if pending is not None:
+                new += pending.result()
+            pending = writer.submit(_raise, engine, [c for c in found if c.item_id != last],
+                                    report)  # fmt: skip
+        if pending is not None:
+            new += pending.result()
+    return new + _raise(engine, held, report)
+
+
+def _text_candidates(
+    conn: Connection, matcher: KeywordMatcher, batch: Sequence[tuple[int, str | None]],
+    report: RescanReport,
+) -> list[Candidate]:  # fmt: skip
+    texts = [text or "" for _, text in batch]
+    report.texts_scanned += len(batch)
+    report.text_bytes += sum(map(len, map(str.encode, texts)))
+    # One engine pass for the batch; only the items with hits are read further.
+    hit = [(batch[n][0], texts[n], hits) for n, hits in enumerate(matcher.scan_many(texts))
+           if hits]  # fmt: skip
+    meta = q.items(conn, {item_id for item_id, _, _ in hit})
+    return hit_candidates(
+        (q.batch_item(meta[item_id], text, conn.dialect), hits) for item_id, text, hits in hit
+    )
 
 
 def _raise(
-    conn: Connection,
-    candidates: list[Candidate],
-    settings: Settings,
-    now: datetime,
-    report: RescanReport,
-) -> None:
+    engine: Engine, candidates: list[Candidate], report: RescanReport
+) -> list[alert_store.NewAlert]:
+    """Raise what is not raised yet, in a transaction of its own; the new alerts."""
+    if not candidates:
+        return []
     kinds = {c.dedupe_key: str(c.kind) for c in candidates}
-    existing = alert_store.existing_keys(conn, list(kinds))
+    with engine.begin() as conn:
+        existing = alert_store.existing_keys(conn, list(kinds))
+        # Several versions of one item can hit one rule: raise_alerts keeps the best of a key.
+        new = alert_store.raise_alerts(
+            conn, [c for c in candidates if c.dedupe_key not in existing], datetime.now(UTC)
+        )
+    # Counters only: safe from the writer thread while the reader counts texts.
     report.repeated.update(kinds[key] for key in existing)
-    # Several versions of one item can hit one rule: raise_alerts keeps the best of a key.
-    new = alert_store.raise_alerts(
-        conn, [c for c in candidates if c.dedupe_key not in existing], now
-    )
     report.new.update(alert.kind for alert in new)
-    report.notified = notify.enqueue_summary(conn, new, settings.notify, now)
+    return new

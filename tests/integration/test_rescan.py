@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from crawler.ingest import ingest
+from crawler.matching import rescan as rescan_module
 from crawler.observations import HashStatus, ItemGone, MediaHashes
 from tests.factories import CHANNEL, T0, post
 from tests.integration.alert_helpers import Pipeline, alerts
@@ -119,6 +120,30 @@ def test_a_later_rule_finds_an_earlier_version_and_a_deleted_item(
     assert found["1"]["evidence"]["rule"] == "rooms"
     assert found["1"]["evidence"]["hits"][0]["matched_text"] == "지인능욕"
     assert (found["2"]["evidence"]["rule"], found["2"]["severity"]) == ("synthesis", "high")
+    assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_an_items_versions_split_across_batches_raise_its_alert_once_at_its_best(
+    cli: Cli, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """Each batch's alerts are raised while the next is matched: versions of one item that
+    straddle two batches must still make one alert, with the evidence of its best version."""
+    monkeypatch.setattr(rescan_module, "TEXT_BATCH", batch)
+    ingest(engine, [post(1, "지인능욕 모집"), post(2, "합성방 링크"), post(3, "날씨")])
+    for hour, body in enumerate(["지인능욕 지인능욕 모집", "지 인 능 욕", "평범한 글"], 1):
+        at = T0 + timedelta(hours=hour)
+        ingest(engine, [post(1, body, observed_at=at, edited_at=at)])
+    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+
+    result = cli("rules", "import", "rules.yaml", "--rescan")
+
+    assert result.code == 0, result.err
+    assert _counts(result.out)["keyword"] == "2 new, 0 repeated"
+    found = {a["subject"]["platform_id"]: a for a in alerts(engine, kind="keyword")}
+    assert sorted(found) == ["1", "2"]
+    # Of item 1's versions, the one written as is (the highest confidence) gives the evidence.
+    assert {h["form"] for h in found["1"]["evidence"]["hits"]} == {"as_written"}
     assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
 
 
