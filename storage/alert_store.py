@@ -15,13 +15,12 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    func,
     literal_column,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Select, Subquery
 from sqlalchemy.sql.dml import Insert
 
 from storage import bulk
@@ -211,26 +210,37 @@ def list_alerts(
     alert_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Alerts in the documented JSON contract, highest priority first, then newest."""
-    query = (
-        select(
-            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
-            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
-        )
-        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
-        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
-        .order_by(_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
-        .limit(limit)
-    )  # fmt: skip
+    query = listing().order_by(*QUEUE_ORDER).limit(limit)
     if status is not None:
         query = query.where(_alerts.c.status == status)
     if kind is not None:
         query = query.where(_alerts.c.kind == kind)
     if alert_id is not None:
         query = query.where(_alerts.c.id == alert_id)
-    return [_record(row) for row in conn.execute(query)]
+    return [record(row) for row in conn.execute(query)]
 
 
-def _record(row: Any) -> dict[str, Any]:
+QUEUE_ORDER = (_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
+"""Highest priority first, then newest: the CLI's listing and the review queue (the
+`ix_alert_*queue` indexes hold it, migration 0011)."""
+
+
+def listing(*columns: Any, ids: Subquery | None = None) -> Select[Any]:
+    """Alerts with what `record` needs of their item and source (plus `columns`), unordered;
+    with `ids` (a subquery of alert ids), those alerts only, the subquery driving the join."""
+    alerts: Any = _alerts if ids is None else ids.join(_alerts, _alerts.c.id == ids.c.id)
+    return select(
+        _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
+        _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
+        *columns,
+    ).select_from(
+        alerts.outerjoin(_items, _items.c.id == _alerts.c.item_id)
+        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
+    )  # fmt: skip
+
+
+def record(row: Any) -> dict[str, Any]:
+    """A `listing` row in the documented JSON contract."""
     return {
         "id": row.id, "kind": row.kind, "severity": row.severity, "priority": row.priority,
         "status": row.status, "subject": _subject(row), "evidence": row.evidence,
@@ -310,93 +320,3 @@ def record_delivery(
             last_error=error,
         )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    """The review queue's filters; None leaves a field unfiltered. `source` is a username
-    (without @, any case) or a platform id; `rule` and `bank` are the alert's own columns;
-    `since` and `until` bound `first_seen` (when the alert was raised), `until` exclusive."""
-
-    kind: str | None = None
-    severity: str | None = None
-    status: str | None = None
-    assignee: str | None = None
-    source: str | None = None
-    rule: str | None = None
-    bank: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def review_queue(
-    conn: Connection, filters: QueueFilter, *, after: int | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
-    """One page of the queue in `list_alerts` order (highest priority, then newest), each row
-    with its source's title. `after` is the last alert id of the previous page (keyset paging:
-    the page starts below that alert's place, so alerts raised meanwhile never shift it).
-
-    The page's ids come first, from the alert table alone in queue order (an index walk:
-    `ix_alert_queue`, or the one led by status, rule, bank or source), and only those rows are
-    joined to their item and source: joining before the limit looked up an item and a source
-    for every alert walked past, all of them when a filter matched few."""
-    ids = select(_alerts.c.id).order_by(*_QUEUE_ORDER).limit(limit)
-    for column, value in (
-        (_alerts.c.kind, filters.kind), (_alerts.c.severity, filters.severity),
-        (_alerts.c.status, filters.status), (_alerts.c.assignee, filters.assignee),
-        (_alerts.c.rule, filters.rule), (_alerts.c.bank, filters.bank),
-    ):  # fmt: skip
-        if value is not None:
-            ids = ids.where(column == value)
-    if filters.source is not None:
-        name = filters.source.removeprefix("@")
-        named = select(_sources.c.id).where(
-            (func.lower(_sources.c.username) == name.lower()) | (_sources.c.platform_id == name)
-        )
-        ids = ids.where(_alerts.c.source_id.in_(named))
-    if filters.since is not None:
-        ids = ids.where(_alerts.c.first_seen >= filters.since)
-    if filters.until is not None:
-        ids = ids.where(_alerts.c.first_seen < filters.until)
-    if after is not None:
-        ids = ids.where(_after(after))
-    page = ids.subquery("page")
-    query = (
-        select(
-            _alerts, _items.c.platform_id.label("item_pid"), _items.c.url.label("item_url"),
-            _sources.c.platform, _sources.c.platform_id.label("source_pid"), _sources.c.username,
-            _sources.c.title.label("source_title"),
-        )
-        .select_from(page)
-        .join(_alerts, _alerts.c.id == page.c.id)
-        .outerjoin(_items, _items.c.id == _alerts.c.item_id)
-        .outerjoin(_sources, _sources.c.id == _alerts.c.source_id)
-        .order_by(*_QUEUE_ORDER)
-    )  # fmt: skip
-    return [{**_record(row), "source_title": row.source_title} for row in conn.execute(query)]
-
-
-_QUEUE_ORDER = (_alerts.c.priority.desc(), _alerts.c.last_seen.desc(), _alerts.c.id.desc())
-"""The queue's order; the `ix_alert_*queue` indexes hold it (migration 0011)."""
-
-
-def _after(alert_id: int) -> Any:
-    """Rows after `alert_id` in queue order: one row-value comparison with its stored
-    (priority, last_seen, id), which both databases turn into a range of the queue index (the
-    same condition spelt as an OR of three cases is a filter over every row above the page)."""
-    cursor = _alerts.alias("cursor")
-    at = select(cursor.c.priority, cursor.c.last_seen).where(cursor.c.id == alert_id)
-    return tuple_(_alerts.c.priority, _alerts.c.last_seen, _alerts.c.id) < tuple_(
-        at.with_only_columns(cursor.c.priority).scalar_subquery(),
-        at.with_only_columns(cursor.c.last_seen).scalar_subquery(),
-        alert_id,
-    )
-
-
-def alert_source(conn: Connection, source_id: int) -> dict[str, Any] | None:
-    """The alert's source as the review app shows it: platform, ids, username, title."""
-    row = conn.execute(
-        select(_sources.c.platform, _sources.c.platform_id, _sources.c.username,
-               _sources.c.title).where(_sources.c.id == source_id)
-    ).one_or_none()  # fmt: skip
-    return None if row is None else dict(row._mapping)

@@ -20,7 +20,7 @@ from crawler.access import Permission, can
 from crawler.matching import workflow
 from crawler.web.context import SETTINGS, WEB_ORIGIN, WebUser, alert_id_of, db, now, user_of
 from crawler.web.review import FILTERS, BadQuery, detail_page, parse_filters, queue_page
-from storage import alert_store, user_store
+from storage import review_queries, user_store
 
 NEXT_PAGE = 50
 NEXT_SCAN = 20
@@ -159,7 +159,7 @@ async def bulk(request: web.Request) -> web.Response:
 
 
 def _take_next(
-    engine: Engine, filters: alert_store.QueueFilter, user: str, lease_s: int,
+    engine: Engine, filters: review_queries.QueueFilter, user: str, lease_s: int,
     skip: int | None,
 ) -> int | None:  # fmt: skip
     """Claim the first alert in queue order (after `skip`, then from the top) that nobody else
@@ -178,11 +178,11 @@ def _take_next(
 
 
 def _candidates(
-    engine: Engine, filters: alert_store.QueueFilter, after: int | None
+    engine: Engine, filters: review_queries.QueueFilter, after: int | None
 ) -> Iterator[dict[str, Any]]:
     for _ in range(NEXT_SCAN):
         with engine.connect() as conn:
-            rows = alert_store.review_queue(conn, filters, after=after, limit=NEXT_PAGE)
+            rows = review_queries.review_queue(conn, filters, after=after, limit=NEXT_PAGE)
         yield from rows
         if len(rows) < NEXT_PAGE:
             return

@@ -45,7 +45,7 @@ def _time(name: str, value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def parse_filters(query: Mapping[str, Any]) -> tuple[alert_store.QueueFilter, int | None]:
+def parse_filters(query: Mapping[str, Any]) -> tuple[review_queries.QueueFilter, int | None]:
     values: dict[str, Any] = {}
     for name in FILTERS:
         value = query.get(name, "").strip()
@@ -57,7 +57,7 @@ def parse_filters(query: Mapping[str, Any]) -> tuple[alert_store.QueueFilter, in
     after = query.get("after", "").strip()
     if after and not (after.isascii() and after.isdigit() and len(after) < 19):
         raise BadQuery("after: expected an alert id")
-    return alert_store.QueueFilter(**values), int(after) if after else None
+    return review_queries.QueueFilter(**values), int(after) if after else None
 
 
 def _bulk_report(conn: Any, user: WebUser, raw: str) -> dict[str, Any] | None:
@@ -75,11 +75,11 @@ def _bulk_report(conn: Any, user: WebUser, raw: str) -> dict[str, Any] | None:
 
 
 def _queue_data(
-    engine: Engine, filters: alert_store.QueueFilter, after: int | None, user: WebUser,
+    engine: Engine, filters: review_queries.QueueFilter, after: int | None, user: WebUser,
     bulk: str,
 ) -> tuple[list[dict[str, Any]], int, dict[str, Any] | None]:  # fmt: skip
     with engine.connect() as conn:
-        rows = alert_store.review_queue(conn, filters, after=after, limit=PAGE + 1)
+        rows = review_queries.review_queue(conn, filters, after=after, limit=PAGE + 1)
         report = _bulk_report(conn, user, bulk) if bulk else None
     return rows, wellness.critical_today(engine, user), report
 
@@ -136,7 +136,7 @@ def _load_detail(engine: Engine, alert_id: int, user: WebUser) -> dict[str, Any]
         subject = alert["subject"]
         alert["exposure"] = wellness.exposure(conn, user, alert_id, alert["severity"])
         if subject.get("source_id") is not None:
-            alert["source"] = alert_store.alert_source(conn, subject["source_id"])
+            alert["source"] = review_queries.alert_source(conn, subject["source_id"])
             alert["source_history"] = review_queries.source_history(conn, subject["source_id"])
         if subject.get("item_id") is not None:
             alert["versions"] = review_queries.item_versions(conn, subject["item_id"])

@@ -17,11 +17,11 @@ from sqlalchemy.engine import make_url
 from crawler.ingest import ingest
 from crawler.matching.alerts import Candidate, Kind
 from crawler.observations import Platform, SourceKey
-from storage import alert_store
-from storage.alert_store import QueueFilter
+from storage import alert_store, review_queries
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Alert, AlertEvent, Item, Source
+from storage.review_queries import QueueFilter
 from tests.factories import T0, post
 
 OTHER = SourceKey(Platform.TELEGRAM, platform_id="2222222222", username="Other_Room")
@@ -110,8 +110,8 @@ def test_migration_0011_fills_rule_and_bank_of_alerts_stored_before_it(
         assert stored["odd:not-text:1"] == (None, None)
         assert sorted(events) == sorted(ids.values())
         # ... and the queue filters on them.
-        by_rule = alert_store.review_queue(conn, QueueFilter(rule="rooms"))
-        by_bank = alert_store.review_queue(conn, QueueFilter(bank="known"))
+        by_rule = review_queries.review_queue(conn, QueueFilter(rule="rooms"))
+        by_bank = review_queries.review_queue(conn, QueueFilter(bank="known"))
     assert [a["id"] for a in by_rule] == [ids["keyword:rooms:1"]]
     assert [a["id"] for a in by_bank] == [ids["hash_match:7:1"]]
 
@@ -221,7 +221,7 @@ def test_keyset_pages_return_every_alert_once_in_queue_order(engine: Engine, pag
             found: list[int] = []
             after = None
             while True:
-                rows = alert_store.review_queue(conn, filters, after=after, limit=page)
+                rows = review_queries.review_queue(conn, filters, after=after, limit=page)
                 assert len(rows) <= page
                 found += [r["id"] for r in rows]
                 if len(rows) < page:
@@ -234,8 +234,8 @@ def test_keyset_pages_return_every_alert_once_in_queue_order(engine: Engine, pag
 def test_a_queue_page_joins_its_item_and_source(engine: Engine) -> None:
     _fill_queue(engine)
     with engine.connect() as conn:
-        rows = alert_store.review_queue(conn, QueueFilter(source="other_room"), limit=3)
-        discovery = alert_store.review_queue(conn, QueueFilter(kind="discovery"), limit=1)
+        rows = review_queries.review_queue(conn, QueueFilter(source="other_room"), limit=3)
+        discovery = review_queries.review_queue(conn, QueueFilter(kind="discovery"), limit=1)
         listed = {a["id"]: a for a in alert_store.list_alerts(conn, limit=1000)}
     assert len(rows) == 3
     for row in rows:
