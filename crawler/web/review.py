@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from crawler.access import Permission, can
 from crawler.matching import workflow
@@ -60,7 +60,7 @@ def parse_filters(query: Mapping[str, Any]) -> tuple[review_queries.QueueFilter,
     return review_queries.QueueFilter(**values), int(after) if after else None
 
 
-def _bulk_report(conn: Any, user: WebUser, raw: str) -> dict[str, Any] | None:
+def _bulk_report(conn: Connection, user: WebUser, raw: str) -> dict[str, Any] | None:
     """The reviewer's own bulk act named by `bulk=` (its audit row), for the notice after it."""
     if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         return None
