@@ -124,10 +124,21 @@ class NetSettings(_Section):
         return tuple(entry.strip().lower() for entry in value)
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _default_hash_processes() -> int:
     """One per core, at most four: the collector's own process mostly waits on the network
     (measured on two cores: 1 worker 69 photos/s, 2 workers 104, 3 workers no better)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(4, _cores()))
+
+
+def _default_rescan_processes() -> int:
+    return max(1, min(8, _cores()))
 
 
 class MediaSettings(_Section):
@@ -198,6 +209,9 @@ class AlertSettings(_Section):
     pdq_dihedral: bool = True
     """Also match a picture's 7 rotations and flips against the PDQ banks: a rotated or
     mirrored copy of a banked image is still found (at 8 index queries per picture)."""
+    rescan_processes: int = Field(default_factory=_default_rescan_processes, ge=1, le=64)
+    """Worker processes that match texts in a `chanwatch rescan` (default: one per core, at
+    most 8)."""
 
 
 class NotifySettings(_Section):

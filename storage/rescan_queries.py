@@ -8,6 +8,7 @@ rescan of millions of rows holds one batch in memory at a time.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
     true,
     union,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 
@@ -138,40 +140,80 @@ _META_COLUMNS = (
 )  # fmt: skip
 
 
-@cache
-def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
-    """(item id, text) of items never edited (the text in their own row), and of every
-    version of edited ones; with ``since``, a ``since`` bind on when each text was collected.
-    Nothing else is read here: most texts hit nothing, and ``items`` fetches the rest of the
-    few that do."""
-    current = select(_items.c.id, _items.c.text).where(
+ID_FLOOR, ID_CEILING = 0, 2**63 - 1
+"""Bounds below and above every item id: the open ends of the first and last id range."""
+
+
+def _text_selects(since: bool, with_text: bool) -> tuple[Select[Any], Select[Any]]:
+    """The item id (and the text) of items never edited, whose text is in their own row, and
+    of every version of edited ones; with ``since``, a ``since`` bind on when each text was
+    collected."""
+    current = select(*([_items.c.id, _items.c.text] if with_text else [_items.c.id])).where(
         _items.c.version_count <= literal_column("1")
     )
-    earlier = select(_versions.c.item_id, _versions.c.text)
+    earlier = select(
+        *([_versions.c.item_id, _versions.c.text] if with_text else [_versions.c.item_id])
+    )
     if since:
         current = current.where(_items.c.collected_at >= bindparam("since"))
         earlier = earlier.where(_versions.c.observed_at >= bindparam("since"))
-    # An item's versions one after another (the primary key's order): a batch boundary then
-    # splits at most one item's versions.
-    return current, earlier.order_by(_versions.c.item_id)
+    return current, earlier
+
+
+@cache
+def _range_query(since: bool) -> Select[Any]:
+    ids = union_all(*_text_selects(since, with_text=False)).subquery()
+    numbered = select(ids.c.id, func.row_number().over(order_by=ids.c.id).label("n")).subquery()
+    return select(numbered.c.id).where(numbered.c.n % bindparam("size") == 0)
+
+
+def text_ranges(conn: Connection, since: datetime | None, size: int) -> list[tuple[int, int]]:
+    """Item id ranges ``(after, up_to]`` that cover every text ``texts`` reads, about
+    ``size`` texts each. An item's versions are never split between two ranges, so each range
+    can be matched and raised on its own: the ids of every ``size``-th text, found by the
+    database over the ids alone (no text is read)."""
+    params: dict[str, Any] = {"size": size}
+    if since is not None:
+        params["since"] = since
+    cuts = sorted({int(i) for i in conn.execute(_range_query(since is not None), params).scalars()})
+    bounds = [ID_FLOOR, *cuts]
+    if bounds[-1] != ID_CEILING:
+        bounds.append(ID_CEILING)
+    return list(itertools.pairwise(bounds))
+
+
+@cache
+def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
+    """(item id, text) of every text of the items in ``(after, up_to]``. Nothing else is read
+    here: most texts hit nothing, and ``items`` fetches the rest of the few that do."""
+    current, earlier = _text_selects(since, with_text=True)
+    return (
+        current.where(_items.c.id > bindparam("after"), _items.c.id <= bindparam("up_to")),
+        earlier.where(
+            _versions.c.item_id > bindparam("after"), _versions.c.item_id <= bindparam("up_to")
+        ),
+    )
 
 
 def texts(
-    conn: Connection, since: datetime | None, batch: int
-) -> Iterator[list[tuple[int, str | None]]]:
-    """Every distinct text an item had, as (item id, text) rows, ``batch`` at a time; the
-    versions of an item come one after another.
+    conn: Connection, since: datetime | None, id_range: tuple[int, int] = (ID_FLOOR, ID_CEILING)
+) -> list[tuple[int, str | None]]:
+    """Every distinct text the items in ``id_range`` (a ``text_ranges`` range) had, as
+    (item id, text) rows.
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and
     each text is scanned once, with its own collection time for ``since``. Deleted items are
     included: `deleted_at` only marks them. Rows stay the driver's tuples (``bulk.stream``).
     """
-    params = {} if since is None else {"since": since}
+    params: dict[str, Any] = {"after": id_range[0], "up_to": id_range[1]}
+    if since is not None:
+        params["since"] = since
+    found: list[tuple[int, str | None]] = []
     for query in _text_queries(since is not None):
-        yield from bulk.stream(conn, query, params, batch)
-
-
+        for rows in bulk.stream(conn, query, params, 10_000):
+            found += rows
+    return found
 
 
 _POSTED_AT = _items.c.posted_at.type

@@ -24,13 +24,17 @@ def rescan_command(
     ] = None,
     bank: Annotated[str | None, typer.Option("--bank", help="Only this bank's hashes.")] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes for texts (alerts.rescan_processes)."),
+    ] = None,
 ) -> None:
     """Match stored media and texts (every version, deleted items too) against the banks and
     rules; raise the alerts the live matchers would have, with one summary notification."""
     root = app_context(ctx)
     run_and_print(
         root.engine(), root.settings, since=_since(since), bank=bank,
-        rules=None if rule is None else [rule],
+        rules=None if rule is None else [rule], processes=processes,
     )  # fmt: skip
 
 
@@ -41,9 +45,10 @@ def run_and_print(
     since: datetime | None = None,
     bank: str | None = None,
     rules: Sequence[str] | None = None,
+    processes: int | None = None,
 ) -> RescanReport:
     """Rescan and print the counts (also the end of `banks import --rescan`, `rules import`)."""
-    report = rescan(engine, settings, since=since, bank=bank, rules=rules)
+    report = rescan(engine, settings, since=since, bank=bank, rules=rules, processes=processes)
     typer.echo(
         f"rescanned {report.media_scanned} media, {report.texts_scanned} texts "
         f"({report.text_bytes / 1e6:.1f} MB)"

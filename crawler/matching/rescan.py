@@ -12,13 +12,8 @@ and negative-bank suppression whichever path raised it.
   rotations and flips when ``alerts.pdq_dihedral``) against all the bank's entries at once:
   no per-picture or per-entry query. Only the key and the hex are read (one string per row,
   joined in SQL, decoded a batch at a time); full rows are fetched for the hits alone.
-- **Text**: every version of every item, deleted ones included, read 20,000 at a time as
-  (item id, text) tuples; ``KeywordMatcher.scan_many`` scans a whole batch in one engine pass,
-  and only the items with hits are read further and made into ``BatchItem``s. Each batch's
-  alerts are raised in a short transaction of their own by a writer thread while the next
-  batch is read and matched, so a long rescan never holds the write lock (SQLite) and the
-  server's share of the writing runs beside the matching (PostgreSQL). Versions are read in
-  item order and the last item of a batch waits for the next, so a key is raised once.
+- **Text**: every version of every item, deleted ones included, in item id ranges of ~20,000
+  texts matched and raised by worker processes (``rescan_texts``).
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
@@ -31,7 +26,6 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,20 +36,20 @@ from sqlalchemy import Connection, Engine
 from crawler.errors import UserError
 from crawler.matching import notify
 from crawler.matching.alerts import Candidate
-from crawler.matching.caches import BankCache, rule_from_row
-from crawler.matching.content_matchers import hash_candidates, hit_candidates
+from crawler.matching.caches import BankCache
+from crawler.matching.content_matchers import hash_candidates
 from crawler.matching.hash_matcher import MIN_PDQ_QUALITY
-from crawler.matching.keywords import KeywordMatcher, compile_rules
 from crawler.matching.pdq_index import CHUNK_VALUES, CHUNKS
+from crawler.matching.rescan_alerts import Raised, raise_missing
+from crawler.matching.rescan_texts import rescan_texts
 from crawler.settings import Settings
-from storage import alert_store, bank_store, match_queries
+from storage import match_queries
 from storage import rescan_queries as q
 
 PDQ_BATCH = 50_000
 """Media per PDQ join (400,000 hashes with the rotations and flips): the candidate pairs of one
 chunk against a 10,000-entry bank then stay near a million (~50 MB)."""
 _POPCOUNT16 = np.bitwise_count(np.arange(CHUNK_VALUES, dtype=np.uint16))
-TEXT_BATCH = 20_000
 
 
 @dataclass(slots=True)
@@ -78,26 +72,35 @@ def rescan(
     since: datetime | None = None,
     bank: str | None = None,
     rules: Sequence[str] | None = None,
+    processes: int | None = None,
 ) -> RescanReport:
     """Match stored media and texts collected at or after ``since`` against the banks (only
     ``bank`` when given) and the rules (only ``rules`` when given); raise what is missing.
 
     With ``bank`` only hashes are scanned, with ``rules`` only texts, without either both.
+    ``processes``: worker processes for the texts (``alerts.rescan_processes`` when None).
     """
     if bank is not None and rules is not None:
         raise UserError("give --bank or --rule, not both")
     report = RescanReport()
-    new: list[alert_store.NewAlert] = []
+    raised = Raised()
     with _cyclic_gc_paused():
         if rules is None:
             with engine.connect() as conn:
                 candidates = _hash_candidates(conn, settings, since, bank, report)
             # Reads are done: the write transaction is short, however long the scan took.
-            new += _raise(engine, candidates, report)
+            raised.add(raise_missing(engine, candidates))
         if bank is None:
-            new += _rescan_texts(engine, since, rules, report)
+            workers = settings.alerts.rescan_processes if processes is None else processes
+            texts = rescan_texts(engine, since, rules, workers)
+            report.texts_scanned, report.text_bytes = texts.texts, texts.bytes
+            raised.add(texts.raised)
+        report.new.update(alert.kind for alert in raised.new)
+        report.repeated.update(raised.repeated)
         with engine.begin() as conn:
-            report.notified = notify.enqueue_summary(conn, new, settings.notify, datetime.now(UTC))
+            report.notified = notify.enqueue_summary(
+                conn, raised.new, settings.notify, datetime.now(UTC)
+            )
     return report
 
 
@@ -223,78 +226,3 @@ def pdq_hits(words: np.ndarray, bank: np.ndarray, thresholds: np.ndarray) -> np.
         distance = np.bitwise_count(words[found] ^ bank[pair_entry]).sum(axis=1, dtype=np.int32)
         hit[found[distance <= thresholds[pair_entry]]] = True
     return hit
-
-
-def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | None:
-    rows = bank_store.load_rules(conn)
-    if names is not None:
-        missing = sorted(set(names) - q.known_rules(conn, names))
-        if missing:
-            raise UserError(f"no enabled rule named {', '.join(map(repr, missing))}")
-        rows = [row for row in rows if row["name"] in set(names)]
-    # Rules match independently of each other, so compiling only the chosen ones finds
-    # exactly the hits the full set would find for them.
-    return compile_rules([rule_from_row(row) for row in rows]) if rows else None
-
-
-def _rescan_texts(
-    engine: Engine, since: datetime | None, names: Sequence[str] | None, report: RescanReport
-) -> list[alert_store.NewAlert]:
-    """Match every stored text, a batch at a time, and raise each batch's alerts in a short
-    transaction of their own while the next batch is read and matched (on PostgreSQL the
-    server's share of the writing then runs beside the matching)."""
-    new: list[alert_store.NewAlert] = []
-    with engine.connect() as conn, ThreadPoolExecutor(1, "rescan-raise") as writer:
-        matcher = _matcher(conn, names)
-        if matcher is None:
-            return new
-        pending: Future[list[alert_store.NewAlert]] | None = None
-        held: list[Candidate] = []
-        for batch in q.texts(conn, since, TEXT_BATCH):
-            found = held + _text_candidates(conn, matcher, batch, report)
-            # An item's versions are read together, and the last item's may go on in the next
-            # batch: its candidates wait for the rest, so each key is raised once, at its best.
-            last = batch[-1][0]
-            held = [c for c in found if c.item_id == last]
-            if pending is not None:
-                new += pending.result()
-            pending = writer.submit(_raise, engine, [c for c in found if c.item_id != last],
-                                    report)  # fmt: skip
-        if pending is not None:
-            new += pending.result()
-    return new + _raise(engine, held, report)
-
-
-def _text_candidates(
-    conn: Connection, matcher: KeywordMatcher, batch: Sequence[tuple[int, str | None]],
-    report: RescanReport,
-) -> list[Candidate]:  # fmt: skip
-    texts = [text or "" for _, text in batch]
-    report.texts_scanned += len(batch)
-    report.text_bytes += sum(map(len, map(str.encode, texts)))
-    # One engine pass for the batch; only the items with hits are read further.
-    hit = [(batch[n][0], texts[n], hits) for n, hits in enumerate(matcher.scan_many(texts))
-           if hits]  # fmt: skip
-    meta = q.items(conn, {item_id for item_id, _, _ in hit})
-    return hit_candidates(
-        (q.batch_item(meta[item_id], text, conn.dialect), hits) for item_id, text, hits in hit
-    )
-
-
-def _raise(
-    engine: Engine, candidates: list[Candidate], report: RescanReport
-) -> list[alert_store.NewAlert]:
-    """Raise what is not raised yet, in a transaction of its own; the new alerts."""
-    if not candidates:
-        return []
-    kinds = {c.dedupe_key: str(c.kind) for c in candidates}
-    with engine.begin() as conn:
-        existing = alert_store.existing_keys(conn, list(kinds))
-        # Several versions of one item can hit one rule: raise_alerts keeps the best of a key.
-        new = alert_store.raise_alerts(
-            conn, [c for c in candidates if c.dedupe_key not in existing], datetime.now(UTC)
-        )
-    # Counters only: safe from the writer thread while the reader counts texts.
-    report.repeated.update(kinds[key] for key in existing)
-    report.new.update(alert.kind for alert in new)
-    return new

@@ -13,8 +13,15 @@ import pytest
 from sqlalchemy import Engine, text
 
 from crawler.ingest import ingest
-from crawler.matching import rescan as rescan_module
+from crawler.matching import rescan_texts
+from crawler.matching.caches import rule_to_row
+from crawler.matching.keywords import load_rules_yaml
+from crawler.matching.rescan import rescan
 from crawler.observations import HashStatus, ItemGone, MediaHashes
+from crawler.settings import Settings
+from storage import bank_store
+from storage.engine import make_engine
+from storage.migrate import upgrade
 from tests.factories import CHANNEL, T0, post
 from tests.integration.alert_helpers import Pipeline, alerts
 from tests.integration.cli_runner import Cli
@@ -123,13 +130,19 @@ def test_a_later_rule_finds_an_earlier_version_and_a_deleted_item(
     assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3])
-def test_an_items_versions_split_across_batches_raise_its_alert_once_at_its_best(
-    cli: Cli, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+@pytest.mark.parametrize(("texts_per_range", "processes"), [(1, 1), (2, 2), (3, 2), (20_000, 2)])
+def test_an_items_versions_in_any_range_or_process_raise_its_alert_once_at_its_best(
+    cli: Cli,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    texts_per_range: int,
+    processes: int,
 ) -> None:
-    """Each batch's alerts are raised while the next is matched: versions of one item that
-    straddle two batches must still make one alert, with the evidence of its best version."""
-    monkeypatch.setattr(rescan_module, "TEXT_BATCH", batch)
+    """Texts are matched in ranges by worker processes, each raising its own: the versions of
+    one item must still make one alert, with the evidence of its best version."""
+    monkeypatch.setattr(rescan_texts, "TEXT_RANGE", texts_per_range)
+    monkeypatch.setenv("CHANWATCH_ALERTS__RESCAN_PROCESSES", str(processes))
     ingest(engine, [post(1, "지인능욕 모집"), post(2, "합성방 링크"), post(3, "날씨")])
     for hour, body in enumerate(["지인능욕 지인능욕 모집", "지 인 능 욕", "평범한 글"], 1):
         at = T0 + timedelta(hours=hour)
@@ -145,6 +158,24 @@ def test_an_items_versions_split_across_batches_raise_its_alert_once_at_its_best
     # Of item 1's versions, the one written as is (the highest confidence) gives the evidence.
     assert {h["form"] for h in found["1"]["evidence"]["hits"]} == {"as_written"}
     assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
+
+
+def test_a_database_in_memory_is_rescanned_in_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forked worker would match and write into its own copy of a SQLite database in memory,
+    and the alerts it reported would be nowhere."""
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    ingest(engine, [post(n, "지인능욕 모집") for n in (1, 2, 3)])
+    with engine.begin() as conn:
+        bank_store.upsert_rules(conn, [rule_to_row(r) for r in load_rules_yaml(RULES)], T0)
+    monkeypatch.setattr(rescan_texts, "TEXT_RANGE", 1)
+
+    report = rescan(engine, Settings(), processes=2)
+
+    assert report.new["keyword"] == 3
+    assert sorted(a["subject"]["platform_id"] for a in alerts(engine)) == ["1", "2", "3"]
 
 
 def test_since_leaves_out_what_was_collected_before(
