@@ -137,7 +137,7 @@ def _default_hash_processes() -> int:
     return max(1, min(4, _cores()))
 
 
-def _default_rescan_processes() -> int:
+def _default_rescan_workers() -> int:
     return max(1, min(8, _cores()))
 
 
@@ -209,9 +209,9 @@ class AlertSettings(_Section):
     pdq_dihedral: bool = True
     """Also match a picture's 7 rotations and flips against the PDQ banks: a rotated or
     mirrored copy of a banked image is still found (at 8 index queries per picture)."""
-    rescan_processes: int = Field(default_factory=_default_rescan_processes, ge=1, le=64)
-    """Worker processes that match texts in a `chanwatch rescan` (default: one per core, at
-    most 8)."""
+    rescan_workers: int = Field(default_factory=_default_rescan_workers, ge=1, le=64)
+    """Workers of a `chanwatch rescan`: processes that match texts, threads that match PDQ
+    hashes (default: one per core, at most 8)."""
 
 
 class NotifySettings(_Section):

@@ -25,6 +25,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def in_memory(engine: Engine) -> bool:
+    """A SQLite database in memory: each thread's connection (SQLAlchemy's
+    SingletonThreadPool) and each forked process sees a database of its own."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # Larger pages and rarer checkpoints suit this write-heavy workload: ingest touches several

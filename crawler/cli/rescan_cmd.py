@@ -24,9 +24,9 @@ def rescan_command(
     ] = None,
     bank: Annotated[str | None, typer.Option("--bank", help="Only this bank's hashes.")] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
-    processes: Annotated[
+    workers: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Worker processes for texts (alerts.rescan_processes)."),
+        typer.Option(min=1, max=64, help="Processes for texts, threads for PDQ (default: cores)."),
     ] = None,
 ) -> None:
     """Match stored media and texts (every version, deleted items too) against the banks and
@@ -34,7 +34,7 @@ def rescan_command(
     root = app_context(ctx)
     run_and_print(
         root.engine(), root.settings, since=_since(since), bank=bank,
-        rules=None if rule is None else [rule], processes=processes,
+        rules=None if rule is None else [rule], workers=workers,
     )  # fmt: skip
 
 
@@ -45,10 +45,10 @@ def run_and_print(
     since: datetime | None = None,
     bank: str | None = None,
     rules: Sequence[str] | None = None,
-    processes: int | None = None,
+    workers: int | None = None,
 ) -> RescanReport:
     """Rescan and print the counts (also the end of `banks import --rescan`, `rules import`)."""
-    report = rescan(engine, settings, since=since, bank=bank, rules=rules, processes=processes)
+    report = rescan(engine, settings, since=since, bank=bank, rules=rules, workers=workers)
     typer.echo(
         f"rescanned {report.media_scanned} media, {report.texts_scanned} texts "
         f"({report.text_bytes / 1e6:.1f} MB)"

@@ -31,10 +31,15 @@ from crawler.matching.keywords.fold import fold_table
 from crawler.matching.rescan_alerts import Raised, raise_missing
 from storage import bank_store
 from storage import rescan_queries as q
+from storage.engine import in_memory
 
 TEXT_RANGE = 20_000
-"""Texts per range: big enough that one engine pass and one write cover many texts, small
-enough that a range's texts and hits stay a few MB and the workers share the work evenly."""
+"""Texts per range at most: big enough that one engine pass and one write cover many texts,
+small enough that a range's texts and hits stay a few MB."""
+RANGES_PER_PROCESS = 4
+"""Ranges are made smaller (down to ``GRANULE`` texts) until each worker gets about this many,
+so the last one to finish is not left with a whole large range while the others wait."""
+GRANULE = 1_000
 
 
 @dataclass(slots=True)
@@ -54,15 +59,17 @@ def rescan_texts(
     engine: Engine, since: datetime | None, names: Sequence[str] | None, processes: int
 ) -> TextsScanned:
     """Match every text collected since ``since`` against the rules (only ``names`` when
-    given) and raise what is missing, in ``processes`` worker processes (none when 1 or when
-    there is only one range)."""
+    given) and raise what is missing, in ``processes`` worker processes (none when 1, when
+    there is only one range, or for a SQLite database in memory)."""
     done = TextsScanned()
     with engine.connect() as conn:
         matcher = _matcher(conn, names)
         if matcher is None:
             return done
-        ranges = q.text_ranges(conn, since, TEXT_RANGE)
-    if processes <= 1 or len(ranges) <= 1 or _in_memory(engine):
+        fine = q.text_ranges(conn, since, min(GRANULE, TEXT_RANGE))
+    wanted = len(fine) // (processes * RANGES_PER_PROCESS)
+    ranges = _merged(fine, max(1, min(TEXT_RANGE // GRANULE, wanted)))
+    if processes <= 1 or len(ranges) <= 1 or in_memory(engine):
         for id_range in ranges:
             done.add(scan_range(engine, matcher, since, id_range))
         return done
@@ -77,12 +84,10 @@ def rescan_texts(
     return done
 
 
-def _in_memory(engine: Engine) -> bool:
-    """A SQLite database in memory: a forked worker would write into its own copy of it."""
-    url = engine.url
-    return url.get_backend_name() == "sqlite" and (
-        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
-    )
+def _merged(ranges: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """Each ``size`` adjacent ranges as one."""
+    return [(ranges[n][0], ranges[min(n + size, len(ranges)) - 1][1])
+            for n in range(0, len(ranges), size)]  # fmt: skip
 
 
 def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | None:

@@ -130,19 +130,19 @@ def test_a_later_rule_finds_an_earlier_version_and_a_deleted_item(
     assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
 
 
-@pytest.mark.parametrize(("texts_per_range", "processes"), [(1, 1), (2, 2), (3, 2), (20_000, 2)])
+@pytest.mark.parametrize(("texts_per_range", "workers"), [(1, 1), (2, 2), (3, 2), (20_000, 2)])
 def test_an_items_versions_in_any_range_or_process_raise_its_alert_once_at_its_best(
     cli: Cli,
     engine: Engine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     texts_per_range: int,
-    processes: int,
+    workers: int,
 ) -> None:
     """Texts are matched in ranges by worker processes, each raising its own: the versions of
     one item must still make one alert, with the evidence of its best version."""
     monkeypatch.setattr(rescan_texts, "TEXT_RANGE", texts_per_range)
-    monkeypatch.setenv("CHANWATCH_ALERTS__RESCAN_PROCESSES", str(processes))
+    monkeypatch.setenv("CHANWATCH_ALERTS__RESCAN_WORKERS", str(workers))
     ingest(engine, [post(1, "지인능욕 모집"), post(2, "합성방 링크"), post(3, "날씨")])
     for hour, body in enumerate(["지인능욕 지인능욕 모집", "지 인 능 욕", "평범한 글"], 1):
         at = T0 + timedelta(hours=hour)
@@ -172,7 +172,7 @@ def test_a_database_in_memory_is_rescanned_in_this_process(
         bank_store.upsert_rules(conn, [rule_to_row(r) for r in load_rules_yaml(RULES)], T0)
     monkeypatch.setattr(rescan_texts, "TEXT_RANGE", 1)
 
-    report = rescan(engine, Settings(), processes=2)
+    report = rescan(engine, Settings(), workers=2)
 
     assert report.new["keyword"] == 3
     assert sorted(a["subject"]["platform_id"] for a in alerts(engine)) == ["1", "2", "3"]
@@ -223,6 +223,7 @@ def test_bank_and_rule_narrow_the_rescan(cli: Cli, engine: Engine, tmp_path: Pat
     assert cli("rescan", "--bank", "a", "--rule", "rooms").code == 2
     assert cli("rescan", "--bank", "nope").code == 2
     assert cli("rescan", "--rule", "nope").code == 2
+    assert cli("rescan", "--workers", "0").code == 2
     assert len(alerts(engine)) == 2
 
 
