@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,39 @@ def postgres_engine() -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def copy_of(engine: Engine) -> Iterator[Engine]:
+    """A copy of a throw-away database (a file copy, or a PostgreSQL database made from it as
+    a template), dropped on the way out: one state measured twice, by two ways of working."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        source = Path(str(engine.url.database))
+        target = source.with_name(f"{source.stem}-copy{source.suffix}")
+        shutil.copyfile(source, target)
+        copy = make_engine(f"sqlite:///{target}")
+        try:
+            yield copy
+        finally:
+            copy.dispose()
+            target.unlink()
+        return
+    engine.dispose()  # a template may have no other session
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"{engine.url.database}_copy"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {engine.url.database}"))
+    copy = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield copy
+    finally:
+        copy.dispose()
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
