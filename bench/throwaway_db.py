@@ -30,54 +30,49 @@ def sqlite_engine(directory: str | Path, name: str) -> Engine:
 @contextlib.contextmanager
 def postgres_engine() -> Iterator[Engine]:
     """A fresh database with the UTF-8 ctype chanwatch requires, dropped on the way out."""
-    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"chanwatch_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
-            )
-        )
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    try:
+    utf8 = "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+    with _postgres_database(name, utf8) as engine:
         upgrade(engine)
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 @contextlib.contextmanager
 def copy_of(engine: Engine) -> Iterator[Engine]:
     """A copy of a throw-away database (a file copy, or a PostgreSQL database made from it as
     a template), dropped on the way out: one state measured twice, by two ways of working."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        engine.dispose()
-        source = Path(str(engine.url.database))
-        target = source.with_name(f"{source.stem}-copy{source.suffix}")
-        shutil.copyfile(source, target)
-        copy = make_engine(f"sqlite:///{target}")
-        try:
+    if engine.dialect.name != "sqlite":
+        engine.dispose()  # a template may have no other session
+        source = engine.url.database
+        with _postgres_database(f"{source}_copy", f"TEMPLATE {source}") as copy:
             yield copy
-        finally:
-            copy.dispose()
-            target.unlink()
         return
-    engine.dispose()  # a template may have no other session
-    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"{engine.url.database}_copy"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {engine.url.database}"))
-    copy = make_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    source_path = Path(str(engine.url.database))
+    target = source_path.with_name(f"{source_path.stem}-copy{source_path.suffix}")
+    shutil.copyfile(source_path, target)
+    copy = make_engine(f"sqlite:///{target}")
     try:
         yield copy
     finally:
         copy.dispose()
+        target.unlink()
+
+
+@contextlib.contextmanager
+def _postgres_database(name: str, how: str) -> Iterator[Engine]:
+    """``CREATE DATABASE name how`` on the server, dropped on the way out."""
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        # Names are ours (a uuid, or a name made so); nothing here comes from input.
+        conn.execute(text(f"CREATE DATABASE {name} {how}"))
+    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
