@@ -1,11 +1,11 @@
 """The text half of a retro-hunt: every stored text against the rules, in item id ranges
 matched by worker processes.
 
-Each range (``storage.rescan_queries.text_ranges``, ~20,000 texts, never splitting an item's
-versions) is read as (item id, text) tuples, scanned in one engine pass
-(``KeywordMatcher.scan_many``), only the items with hits are read further, and its alerts are
-raised in a short transaction of its own (``rescan_alerts.raise_missing``). A range is whole,
-so a key is raised once, from its best version, whichever process takes it.
+Each range (``storage.rescan_queries.text_ranges``: about four per worker, at most 20,000
+texts, never splitting an item's versions) is read as (item id, text) tuples and scanned in one
+engine pass (``KeywordMatcher.scan_many``); only the items with hits are read further, and the
+range's alerts are raised in a short transaction of its own (``rescan_alerts.raise_missing``).
+A range is whole, so a key is raised once, from its best version, whichever process takes it.
 
 Why processes: matching is Python, and so is the client side of writing a range's alerts
 (rows, JSON, COPY), so threads only took turns holding the GIL (measured on two cores: the
@@ -71,11 +71,11 @@ def rescan_texts(
     ranges = _merged(fine, max(1, min(TEXT_RANGE // GRANULE, wanted)))
     if processes <= 1 or len(ranges) <= 1 or in_memory(engine):
         for id_range in ranges:
-            done.add(scan_range(engine, matcher, since, id_range))
+            done.add(_scan_range(engine, matcher, since, id_range))
         return done
     fold_table()  # built here once, inherited by every worker
-    # fork: the compiled rules (a Hyperscan database) need not be pickled, and no import is
-    # repeated; chanwatch runs on Linux (the containers), where fork is the default.
+    # fork, not spawn or forkserver: the compiled rules (a Hyperscan database) need not be
+    # pickled and no import is repeated. chanwatch runs on Linux (its containers), which has it.
     context = multiprocessing.get_context("fork")
     workers = min(processes, len(ranges))
     with context.Pool(workers, _start_worker, (engine, matcher, since)) as pool:
@@ -102,7 +102,7 @@ def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | 
     return compile_rules([rule_from_row(row) for row in rows]) if rows else None
 
 
-def scan_range(
+def _scan_range(
     engine: Engine, matcher: KeywordMatcher, since: datetime | None, id_range: tuple[int, int]
 ) -> TextsScanned:
     """Read, match and raise one range of texts."""
@@ -133,4 +133,4 @@ def _start_worker(engine: Engine, matcher: KeywordMatcher, since: datetime | Non
 
 def _scan_in_worker(id_range: tuple[int, int]) -> TextsScanned:
     assert _worker is not None, "a worker runs _start_worker first"
-    return scan_range(*_worker, id_range)
+    return _scan_range(*_worker, id_range)
