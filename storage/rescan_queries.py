@@ -2,8 +2,9 @@
 
 The exact hashes are one join of `media` against the live positive `bank_entry` rows, driven
 by the indexes on both sides, so its cost follows the matches and the bank, not the media
-table. PDQ and text are streamed in batches through server-side cursors (PostgreSQL) so a
-rescan of millions of rows holds one batch in memory at a time.
+table. PDQ is streamed in batches through a server-side cursor (PostgreSQL), and text is read
+one item id range at a time (``text_ranges``), so a rescan of millions of rows holds one batch
+or range per process in memory.
 """
 
 from __future__ import annotations
