@@ -149,7 +149,7 @@ _META_COLUMNS = (
 )  # fmt: skip
 
 
-ID_FLOOR, ID_CEILING = 0, 2**63 - 1
+_ID_FLOOR, _ID_CEILING = 0, 2**63 - 1
 """Bounds below and above every item id: the open ends of the first and last id range."""
 
 
@@ -185,10 +185,7 @@ def text_ranges(conn: Connection, since: datetime | None, size: int) -> list[tup
     if since is not None:
         params["since"] = since
     cuts = sorted({int(i) for i in conn.execute(_range_query(since is not None), params).scalars()})
-    bounds = [ID_FLOOR, *cuts]
-    if bounds[-1] != ID_CEILING:
-        bounds.append(ID_CEILING)
-    return list(itertools.pairwise(bounds))
+    return list(itertools.pairwise([_ID_FLOOR, *cuts, _ID_CEILING]))
 
 
 @cache
@@ -205,7 +202,7 @@ def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
 
 
 def texts(
-    conn: Connection, since: datetime | None, id_range: tuple[int, int] = (ID_FLOOR, ID_CEILING)
+    conn: Connection, since: datetime | None, id_range: tuple[int, int]
 ) -> list[tuple[int, str | None]]:
     """Every distinct text the items in ``id_range`` (a ``text_ranges`` range) had, as
     (item id, text) rows.

@@ -13,8 +13,9 @@ and negative-bank suppression whichever path raised it.
   no per-picture or per-entry query. Only the key and the hex are read (one string per row,
   joined in SQL, decoded a batch at a time), the next batch while this one is matched, and
   the chunks of the search are shared by threads; full rows are fetched for the hits alone.
-- **Text**: every version of every item, deleted ones included, in item id ranges of ~20,000
-  texts matched and raised by worker processes (``rescan_texts``).
+- **Text**: every version of every item, deleted ones included, in item id ranges (about four
+  per worker, at most 20,000 texts each) matched and raised by worker processes
+  (``rescan_texts``).
 
 Repeats: an alert that already exists (raised live or by an earlier rescan) is counted as
 repeated and left as it is. Like a re-crawl of unchanged content, seeing stored content again
