@@ -12,11 +12,9 @@ and only the literal hits pay for Python:
   Composition is applied to the whole batch when any text needs it: it changes nothing in a
   text without a consonant+vowel pair or a vowel, which are exactly the texts ``scan`` leaves
   alone.
-- Hits: each literal hit is given to its text (the ``BOUNDARY`` after it) and checked as
-  ``scan`` checks it (``targets.locate``, word edges, the form), with offsets made relative to
-  the text. A hit of a half of a slipped term is first tested, for all such hits at once, for
-  differing from its term in exactly one unit: halves such as 지인 occur in most Korean chat,
-  and only those few reach the keystroke test.
+- Hits: each hit of the skeleton database is given to its text (the ``BOUNDARY`` after it)
+  and checked as ``scan`` checks it (``targets.locate``, word edges, the form), with offsets
+  made relative to the text.
 - Regexes run once over the UTF-8 texts joined with newlines, compiled with multiline
   semantics so ``^``/``$`` also match at each text's edges; a text with a hit there (or every
   text, when a regex uses ``\\A``, ``\\Z``, ``\\z`` or turns multiline off) is then scanned with
@@ -44,7 +42,6 @@ BOUNDARY = 0xFFFF
 """A noncharacter: folds to a separator, so no text or literal yields it as a unit."""
 _JOINER = "\n"
 _UNANCHORABLE = re.compile(r"\\[AZz]|\(\?[a-zA-Z]*-")
-_SLIP_KINDS = (targets.SLIP_FIRST_HALF, targets.SLIP_SECOND_HALF)
 
 
 class BatchScanner:
@@ -52,20 +49,6 @@ class BatchScanner:
 
     def __init__(self, matcher: KeywordMatcher) -> None:
         self._matcher = matcher
-        # Per literal, the slip targets among its targets: (target index, key units, units
-        # from the literal's end back to the start of the term it belongs to).
-        self._slips: dict[int, list[tuple[int, np.ndarray, int]]] = {}
-        # Per literal: has it a target that is not a slip half (then every hit of it is looked
-        # at; otherwise only the hits that pass the slip test).
-        self._plain = np.zeros(len(matcher._targets), dtype=bool)
-        for pattern, found in enumerate(matcher._targets):
-            for index, target in enumerate(found):
-                if target.kind not in _SLIP_KINDS:
-                    self._plain[pattern] = True
-                else:
-                    key = np.frombuffer(target.key.encode("utf-16-le"), dtype=np.uint16)
-                    back = target.length if target.kind == targets.SLIP_FIRST_HALF else len(key)
-                    self._slips.setdefault(pattern, []).append((index, key, back))
         sources = [pattern for _, pattern in matcher._regexes]
         self._every_text = any(_UNANCHORABLE.search(source) for source in sources)
         self._regex_db = None
@@ -112,22 +95,15 @@ class BatchScanner:
         patterns, ends = hits[:, 0], hits[:, 1]
         keep = (ends % 2 == 0) & (patterns < len(matcher._targets))
         patterns, ends = patterns[keep], ends[keep] // 2
-        slipped = self._slipped(sk.units, patterns, ends)
-        wanted = self._plain[patterns]
-        wanted[[hit for hit, _ in slipped]] = True
-        hits = np.flatnonzero(wanted)
         boundaries = np.flatnonzero(sk.units == BOUNDARY)
-        # A literal never holds BOUNDARY, so its last unit tells the text.
-        owners = np.searchsorted(boundaries, ends[hits] - 1)
+        # No pattern matches BOUNDARY, so a hit's last unit tells the text.
+        owners = np.searchsorted(boundaries, ends - 1)
         text_starts = (text_ends - lengths).tolist()
-        for hit, pattern, unit_end, owner in zip(
-            hits.tolist(), patterns[hits].tolist(), ends[hits].tolist(), owners.tolist(),
-            strict=True,
-        ):  # fmt: skip
+        for pattern, unit_end, owner in zip(
+            patterns.tolist(), ends.tolist(), owners.tolist(), strict=True
+        ):
             text, offset = texts[owner], text_starts[owner]
-            for index, target in enumerate(matcher._targets[pattern]):
-                if target.kind in _SLIP_KINDS and (hit, index) not in slipped:
-                    continue
+            for target in matcher._targets[pattern]:
                 located = targets.locate(target, sk, joined, unit_end)
                 if located is None:
                     continue
@@ -136,22 +112,6 @@ class BatchScanner:
                     allowed.setdefault(owner, {}).setdefault(target.rule, []).append((start, end))
                 else:
                     matcher._add_span(text, start, end, target, spans.setdefault(owner, []))
-
-    def _slipped(
-        self, units: np.ndarray, patterns: np.ndarray, ends: np.ndarray
-    ) -> set[tuple[int, int]]:
-        """(hit, target index) of the slip-half hits whose units around them differ from their
-        term in exactly one place: the only ones ``slip.slipped_span`` can accept."""
-        kept: set[tuple[int, int]] = set()
-        for pattern, checks in self._slips.items():
-            hits = np.flatnonzero(patterns == pattern)
-            for index, key, back in checks:
-                first = ends[hits] - back
-                inside = (first >= 0) & (first + len(key) <= units.size)
-                window = units[first[inside][:, None] + np.arange(len(key))]
-                once = np.count_nonzero(window != key, axis=1) == 1
-                kept.update((hit, index) for hit in hits[inside][once].tolist())
-        return kept
 
     def _regex_texts(self, texts: Sequence[str]) -> list[int]:
         """The texts a regex may hit: those the joined scan found something in."""

@@ -4,13 +4,14 @@ How a message is scanned
 ------------------------
 1. ``fold.skeleton`` turns the text into its folded letters (separators dropped, look-alikes
    folded, spelled-out jamo composed), each with its span in the original ``str``.
-2. One Hyperscan literal database over the skeleton holds, for every rule, the folded form of
+2. One Hyperscan database of literals over the skeleton holds, for every rule, the folded form of
    each term, the initial-consonant form of each Hangul term of three or more syllables, and the
    folded allowlist phrases. One literal per term therefore catches as-written, separated,
    look-alike and jamo forms; the form is then read off the original text of the hit. The
    spellings generated from Hangul terms (romanized, mixed-script, letter and digit readings,
-   the halves of opt-in slips: ``targets``) are literals in the same database, each with its
-   form fixed; ``targets.locate`` checks what a literal cannot (a reading's digit, a slip).
+   and the opt-in slips, each term with one syllable left open: ``targets``) are patterns in
+   the same database, each with its form fixed; ``targets.locate`` checks what a pattern
+   cannot (a reading's digit, a slip's keystroke).
 3. Regexes run in a second database over the UTF-8 text as written.
 
 Engine choice, measured on Korean chat text (bench/keywords.py data, 2 shared cores):
@@ -24,7 +25,9 @@ Engine choice, measured on Korean chat text (bench/keywords.py data, 2 shared co
   against 0.19 MB/s for a Python ``re`` alternation of the same terms as written.
 - The generated spellings add ~12 literals per Hangul term of 2-5 syllables (mixed-script
   ones are most): 10,000 rules went from ~16,000 literals to ~115,000, compile from 2 s to
-  6 s, end to end from 63 to 61 MB/s (49 MB/s with ``slip`` on every rule; bench/README.md).
+  6 s, end to end from 63 to 61 MB/s. ``slip`` on every rule adds a pattern per syllable of
+  each term of four or more (~25,000): compile took 10.6 s instead of 5.3 s, the scan about
+  15 % longer (bench/README.md).
 
 Matching decisions
 ------------------
@@ -81,38 +84,34 @@ class Hit:
     severity: Severity
 
 
-def _hs_literal(key: str) -> bytes:
-    return "".join(f"\\x{b:02x}" for b in key.encode("utf-16-le")).encode()
-
-
 class KeywordMatcher:
     """Scans messages against one compiled rule set. Build with ``compile_rules``."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        keys: dict[str, list[Target]] = {}
+        patterns: dict[bytes, list[Target]] = {}
         for index, rule in enumerate(self.rules):
             for term in rule.terms:
                 key = _term_key(rule, term)
-                for literal, target in targets.term_targets(index, rule, term, key):
-                    keys.setdefault(literal, []).append(target)
+                for pattern, target in targets.term_targets(index, rule, term, key):
+                    patterns.setdefault(pattern, []).append(target)
             for phrase in rule.allowlist:
-                key = _allow_key(rule, phrase)
-                keys.setdefault(key, []).append(targets.allow_target(index, phrase, key))
-        self._targets = list(keys.values())
+                pattern, target = targets.allow_target(index, phrase, _allow_key(rule, phrase))
+                patterns.setdefault(pattern, []).append(target)
+        self._targets = list(patterns.values())
         # Pattern ids past the targets are consonant+vowel pairs, then lone vowels: they say
         # that jamo in this message spell syllables or may stand between syllables, and only
         # then is the skeleton reworked and scanned again (a numpy test of every message for
         # vowels cost 3 µs a message, ~10 % of the scan).
         pairs = fold.composable_pairs()
-        self._vowel_trigger = len(keys) + len(pairs)
+        self._vowel_trigger = len(patterns) + len(pairs)
         pairs += list(hangul.JUNGSEONG)
         self._literals = (
             _compile_db(
-                [_hs_literal(k) for k in [*keys, *pairs]],
-                [0] * len(keys) + [hyperscan.HS_FLAG_SINGLEMATCH] * len(pairs),
+                [*patterns, *map(targets.literal, pairs)],
+                [0] * len(patterns) + [hyperscan.HS_FLAG_SINGLEMATCH] * len(pairs),
             )
-            if keys
+            if patterns
             else None
         )
         self._regexes = [(i, p) for i, r in enumerate(self.rules) for p in r.regexes]

@@ -1,11 +1,13 @@
 """One-jamo slips in long terms (지잉능욕, 지인느욕, 지인능육): opt-in per rule (``slip: true``).
 
 Generating every slipped spelling as a literal costs ~70 keys per syllable (19 initials, 21
-vowels, 28 finals, and the added and dropped ones), hundreds per term. Instead a slip in one
-syllable leaves one half of the term intact: the first ⌊n/2⌋ syllables or the rest. Both
-halves are literals; a hit of a half is checked against the skeleton units around it
-(``slipped_span``), which is cheap next to Hyperscan but runs for every occurrence of a half,
-so it is kept to terms of four or more syllables (halves of two or more) and off by default.
+vowels, 28 finals, and the added and dropped ones), hundreds per term. Instead a term of n
+syllables gets n Hyperscan patterns (``targets.slip_expressions``): the term with one syllable
+replaced by any other syllable. Hyperscan thus reports only the places that differ from the
+term in exactly one syllable, and only those reach the keystroke test (``slipped_span``).
+The term's halves as literals, each hit checked in Python, found the same slips, but 지인 is
+in most Korean chat: over the retro-hunt benchmark's texts that check cost a third of the
+matching. Slips are kept to terms of four or more syllables and are off by default.
 
 A slip is one jamo added, dropped or replaced in one syllable, counted in keystrokes: compound
 vowels and finals are two keys (ㅘ is ㅗㅏ, ㄺ is ㄹㄱ), so 와 → 오 is one slip, as typed.
@@ -25,20 +27,15 @@ from crawler.matching.keywords.rules import Form
 SLIP_MIN_SYLLABLES = 4
 
 
-def halves(key: str) -> tuple[str, str] | None:
-    """(first half, second half) of an all-syllable key long enough to slip, else None."""
-    if len(key) < SLIP_MIN_SYLLABLES or not all(hangul.is_syllable(ch) for ch in key):
-        return None
-    cut = len(key) // 2
-    return key[:cut], key[cut:]
+def can_slip(key: str) -> bool:
+    """Is ``key`` all syllables and long enough for its slips to be looked for?"""
+    return len(key) >= SLIP_MIN_SYLLABLES and all(hangul.is_syllable(ch) for ch in key)
 
 
 def slipped_span(units: np.ndarray, key: str, first: int) -> bool:
     """Do ``units[first:first + len(key)]`` spell ``key`` with exactly one syllable slipped?"""
     if first < 0 or first + len(key) > units.size:
         return False
-    # Called for every occurrence of a half (지인 is everywhere in Korean chat): count the
-    # differences first, then ask the cached keystroke test about the only one.
     window = units[first : first + len(key)].tolist()
     slipped = [pair for pair in zip(window, _codes(key), strict=True) if pair[0] != pair[1]]
     return len(slipped) == 1 and _one_keystroke_apart(*slipped[0])

@@ -1,15 +1,16 @@
-"""What each literal in the skeleton database stands for, and where its hit lies.
+"""What each pattern in the skeleton database stands for, and where its hit lies.
 
-Every term yields several keys (its folded self, initials, romanizations, mixed spellings,
-letter and digit readings, and the halves its slips are found from); each key maps to the
-``Target`` records that say which rule, term and form it belongs to. ``locate`` turns a
-literal's end in the skeleton into the units the hit covers, after the checks that a literal
-alone cannot make (the digit in a reading's gap, the slipped syllable next to a half).
+Every term yields several patterns (literals of its folded self, initials, romanizations,
+mixed spellings, letter and digit readings, and the term with one syllable left open for its
+slips); each maps to the ``Target`` records that say which rule, term and form it belongs to.
+Patterns are Hyperscan expressions in byte mode over the skeleton's UTF-16LE units.
+``locate`` turns a pattern's end in the skeleton into the units the hit covers, after the
+checks that a pattern alone cannot make (the digit in a reading's gap, the slip's keystroke).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from crawler.matching.keywords import fold, hangul, readings, romanize, slip
@@ -17,7 +18,7 @@ from crawler.matching.keywords.rules import Form, Rule
 
 TERM, INITIALS, ALLOW = "term", "initials", "allow"
 ROMANIZED, MIXED, LETTER, DIGIT = "romanized", "mixed", "letter", "digit"
-SLIP_FIRST_HALF, SLIP_SECOND_HALF = "slip_first_half", "slip_second_half"
+SLIP = "slip"
 
 INITIALS_MIN_SYLLABLES = 3
 WORD_SCRIPTS_END = 0x0530  # Latin, Greek and Cyrillic letters fold below this code point
@@ -28,8 +29,7 @@ FIXED_FORMS = {
     MIXED: Form.MIXED_SCRIPT,
     LETTER: Form.LATIN_PHONETIC,
     DIGIT: Form.LATIN_PHONETIC,
-    SLIP_FIRST_HALF: Form.JAMO_SLIP,
-    SLIP_SECOND_HALF: Form.JAMO_SLIP,
+    SLIP: Form.JAMO_SLIP,
 }
 """Forms known from the key alone; a ``TERM`` hit's form is read off the text it covers."""
 
@@ -39,10 +39,10 @@ class Target:
     rule: int
     term: str
     kind: str
-    length: int  # units in the literal
+    length: int  # units the pattern matches
     whole_word: tuple[bool, bool]  # (at start, at end): the hit begins/ends with a word letter
     hangul_start: bool
-    key: str = ""  # slips: the whole term's key, checked around the half that matched
+    key: str = ""  # slips: the term's key, which the hit differs from in one syllable
     gap: int = 0  # digit readings: units of the literal before the digit
     digit: str = ""
 
@@ -51,49 +51,77 @@ def is_word_unit(unit: int) -> bool:
     return 0 < unit < WORD_SCRIPTS_END
 
 
-def term_targets(index: int, rule: Rule, term: str, key: str) -> Iterator[tuple[str, Target]]:
-    """(literal, target) for every form of one term whose folded key is ``key``."""
-    yield key, _target(index, term, TERM, key)
+def term_targets(index: int, rule: Rule, term: str, key: str) -> Iterator[tuple[bytes, Target]]:
+    """(pattern, target) for every form of one term whose folded key is ``key``."""
+    yield literal(key), _target(index, term, TERM, key)
     spelled = hangul.initials(term)
     if len(spelled) >= INITIALS_MIN_SYLLABLES and len(spelled) == len(key):
-        yield spelled, _target(index, term, INITIALS, spelled)
+        yield literal(spelled), _target(index, term, INITIALS, spelled)
     for spelling in romanize.romanizations(key):
-        yield spelling, _target(index, term, ROMANIZED, spelling)
+        yield literal(spelling), _target(index, term, ROMANIZED, spelling)
     for spelling in romanize.mixed_spellings(key):
-        yield spelling, _target(index, term, MIXED, spelling)
+        yield literal(spelling), _target(index, term, MIXED, spelling)
     for spelling in readings.letter_keys(key):
-        yield spelling, _target(index, term, LETTER, spelling)
-    for literal, gap, digit in readings.digit_keys(key):
-        yield literal, _target(index, term, DIGIT, literal, key, gap, digit)
-    halves = slip.halves(key) if rule.slip else None
-    if halves:
-        # The span of a slip is the whole term, so its word checks are the term's.
-        yield halves[0], _target(index, term, SLIP_FIRST_HALF, halves[0], key, like=key)
-        yield halves[1], _target(index, term, SLIP_SECOND_HALF, halves[1], key, like=key)
+        yield literal(spelling), _target(index, term, LETTER, spelling)
+    for spelling, gap, digit in readings.digit_keys(key):
+        yield literal(spelling), _target(index, term, DIGIT, spelling, key, gap, digit)
+    if rule.slip and slip.can_slip(key):
+        target = _target(index, term, SLIP, key, key)
+        for expression in slip_expressions(key):
+            yield expression, target
 
 
-def allow_target(index: int, phrase: str, key: str) -> Target:
-    return _target(index, phrase, ALLOW, key)
+def allow_target(index: int, phrase: str, key: str) -> tuple[bytes, Target]:
+    return literal(key), _target(index, phrase, ALLOW, key)
+
+
+def literal(key: str) -> bytes:
+    """The pattern matching exactly the units of ``key``."""
+    return _escaped(key.encode("utf-16-le"))
+
+
+def slip_expressions(key: str) -> list[bytes]:
+    """One pattern per syllable of ``key``: the key with that syllable replaced by any other
+    syllable (``slip``)."""
+    return [literal(key[:n]) + _other_syllable(key[n]) + literal(key[n + 1 :])
+            for n in range(len(key))]  # fmt: skip
+
+
+_SYLLABLE_HIGH_BYTES = bytes(range(hangul.SYLLABLE_FIRST >> 8, (hangul.SYLLABLE_LAST >> 8) + 1))
+
+
+def _other_syllable(syllable: str) -> bytes:
+    """One unit in the syllables' high-byte range other than ``syllable``'s: a low byte that
+    differs, or the same low byte and a high byte that differs. (The range ends past U+D7A3,
+    the last syllable; the keystroke test turns those few units down.)"""
+    low, high = syllable.encode("utf-16-le")
+    highs = _SYLLABLE_HIGH_BYTES
+    return b"(?:[^%s][%s-%s]|%s[%s])" % (
+        _escaped([low]), _escaped(highs[:1]), _escaped(highs[-1:]), _escaped([low]),
+        _escaped(b for b in highs if b != high),
+    )  # fmt: skip
+
+
+def _escaped(data: Iterable[int]) -> bytes:
+    return b"".join(b"\\x%02x" % byte for byte in data)
 
 
 def _target(
     rule: int,
     term: str,
     kind: str,
-    literal: str,
+    units: str,
     key: str = "",
     gap: int = 0,
     digit: str = "",
-    like: str | None = None,
 ) -> Target:
-    shape = like or literal
     return Target(
         rule,
         term,
         kind,
-        len(literal),
-        (is_word_unit(ord(shape[0])), is_word_unit(ord(shape[-1]))),
-        hangul.is_syllable(shape[0]),
+        len(units),
+        (is_word_unit(ord(units[0])), is_word_unit(ord(units[-1]))),
+        hangul.is_syllable(units[0]),
         key,
         gap,
         digit,
@@ -104,14 +132,8 @@ def locate(target: Target, sk: fold.Skeleton, text: str, unit_end: int) -> tuple
     """Character span of the hit whose literal ends before unit ``unit_end``, or None when the
     checks beyond the literal fail."""
     first = unit_end - target.length
-    if target.kind == SLIP_FIRST_HALF:
-        if not slip.slipped_span(sk.units, target.key, first):
-            return None
-        unit_end = first + len(target.key)
-    elif target.kind == SLIP_SECOND_HALF:
-        first = unit_end - len(target.key)
-        if not slip.slipped_span(sk.units, target.key, first):
-            return None
+    if target.kind == SLIP and not slip.slipped_span(sk.units, target.key, first):
+        return None
     start, end = sk.span(first, unit_end)
     if target.kind == DIGIT:
         gap_start = sk.span(first + target.gap - 1, first + target.gap)[1]
