@@ -67,12 +67,38 @@ def raise_alerts(
     Set-based through `storage.bulk` (a rescan raises ten thousand at once; ingest a batch's):
     SQLAlchemy's executemany with RETURNING cost more than the database's work.
     """
+    return _raise(conn, _best_per_key(candidates), at, absent_only=False)
+
+
+def raise_absent(
+    conn: Connection, candidates: Sequence[AlertCandidate], at: datetime
+) -> tuple[list[NewAlert], set[str]]:
+    """Insert the candidates whose dedupe key has no alert yet and leave the alerts that
+    exist as they are (a retro-hunt: seeing stored content again is not a new hit). Returns
+    the new alerts, as ``raise_alerts`` does, and the keys that already had one."""
+    unique = _best_per_key(candidates)
+    new = _raise(conn, unique, at, absent_only=True)
+    return new, set(unique) - {alert.dedupe_key for alert in new}
+
+
+def _best_per_key(
+    candidates: Sequence[AlertCandidate],
+) -> dict[str, tuple[float, AlertCandidate]]:
     unique: dict[str, tuple[float, AlertCandidate]] = {}
     for candidate in candidates:
         rank = candidate.priority
         kept = unique.get(candidate.dedupe_key)
         if kept is None or rank > kept[0]:
             unique[candidate.dedupe_key] = (rank, candidate)
+    return unique
+
+
+def _raise(
+    conn: Connection,
+    unique: dict[str, tuple[float, AlertCandidate]],
+    at: datetime,
+    absent_only: bool,
+) -> list[NewAlert]:
     if not unique:
         return []
     groups: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
@@ -83,29 +109,28 @@ def raise_alerts(
         ids: dict[str, int] = {}
         new_keys: set[str] = set()
         for refresh, rows in groups.items():
-            # xmax = 0 marks the rows this statement inserted rather than updated.
+            # xmax = 0 marks the rows this statement inserted rather than updated; the same
+            # statement writes their `raised` events.
             for alert_id, key, inserted in bulk.executemany(
-                conn, _upsert(dialect, refresh), _alerts, rows,
-                returning="id, dedupe_key, (xmax = 0)",
+                conn, _write(dialect, refresh, absent_only), _alerts, rows,
+                returning="id, dedupe_key, (xmax = 0) AS inserted", then=_RAISED_EVENTS,
+                params={"at": at, "actor": SYSTEM_ACTOR},
             ):  # fmt: skip
                 ids[key] = alert_id
                 if inserted:
                     new_keys.add(key)
-    else:
-        # SQLite's batches return no rows: "new" is "absent before the upsert", read once this
-        # transaction holds the write lock so a concurrent batch cannot raise the same key
-        # in between (both would count it new).
-        conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
-        existing = existing_keys(conn, list(unique))
-        for refresh, rows in groups.items():
-            bulk.executemany(conn, _upsert(dialect, refresh), _alerts, rows)
-        ids = _alert_ids(conn, [key for key in unique if key not in existing])
-        new_keys = set(ids)
-    new = [
-        NewAlert(ids[key], str(candidate.kind), candidate.severity, key)
-        for key, (_rank, candidate) in unique.items()
-        if key in new_keys
-    ]
+        return _new_alerts(unique, ids, new_keys)
+    # SQLite's batches return no rows: "new" is "absent before the write", read once this
+    # transaction holds the write lock so a concurrent batch cannot raise the same key in
+    # between (both would count it new).
+    conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    existing = existing_keys(conn, list(unique))
+    for refresh, rows in groups.items():
+        if absent_only:
+            rows = [row for row in rows if row["dedupe_key"] not in existing]
+        bulk.executemany(conn, _write(dialect, refresh, absent_only), _alerts, rows)
+    ids = _alert_ids(conn, [key for key in unique if key not in existing])
+    new = _new_alerts(unique, ids, set(ids))
     bulk.insert_rows(conn, _events, [
         {"alert_id": a.id, "at": at, "actor": SYSTEM_ACTOR, "action": "raised",
          "from_status": None, "to_status": "new", "reason": None}
@@ -114,20 +139,38 @@ def raise_alerts(
     return new
 
 
+def _new_alerts(
+    unique: dict[str, tuple[float, AlertCandidate]], ids: dict[str, int], new_keys: set[str]
+) -> list[NewAlert]:
+    return [
+        NewAlert(ids[key], str(candidate.kind), candidate.severity, key)
+        for key, (_rank, candidate) in unique.items()
+        if key in new_keys
+    ]
+
+
 _ALERT_COLUMNS = (
     "kind", "severity", "priority", "status", "dedupe_key", "item_id", "source_id", "evidence",
     "rule", "bank", "hit_count", "first_seen", "last_seen",
 )  # fmt: skip
+_RAISED_EVENTS = (
+    "INSERT INTO alert_event (alert_id, at, actor, action, to_status) "
+    "SELECT id, %(at)s, %(actor)s, 'raised', 'new' FROM written WHERE inserted"
+)
+"""The `raised` event of each alert the PostgreSQL upsert inserted (``bulk.executemany``)."""
 _SQLITE_TAKE_WRITE_LOCK = "UPDATE alert SET id = id WHERE 0"
 """Changes nothing, but begins the write transaction (a no-op once one is open)."""
 
 
 @cache
-def _upsert(dialect_name: str, refresh: bool) -> Insert:
-    """The alert upsert, with no bound values outside the rows' own (bulk.py reads the rows
-    from a staging table on PostgreSQL): a repeat counts a hit and moves last_seen (the
-    row's, which is the call's `at`), and with `refresh` replaces the evidence."""
+def _write(dialect_name: str, refresh: bool, absent_only: bool) -> Insert:
+    """The alert insert, with no bound values outside the rows' own (bulk.py reads the rows
+    from a staging table on PostgreSQL). A key already stored is left alone when
+    `absent_only`; otherwise the repeat counts a hit and moves last_seen (the row's, which is
+    the call's `at`), and with `refresh` replaces the evidence."""
     stmt = bulk.insert_statement(dialect_name, _alerts, _ALERT_COLUMNS)
+    if absent_only:
+        return stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
     changes: dict[str, Any] = {
         "hit_count": _alerts.c.hit_count + literal_column("1"),
         "last_seen": stmt.excluded.last_seen,

@@ -104,6 +104,8 @@ def executemany(
     rows: Sequence[dict[str, Any]],
     *,
     returning: str | None = None,
+    then: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> list[Row[Any]]:
     """Run `statement` (from insert_statement) for every row, as one batch.
 
@@ -111,6 +113,10 @@ def executemany(
 
     `returning` (PostgreSQL only: SQLite's executemany cannot return rows) is a RETURNING list
     of columns of `table`; its rows come back in no particular order.
+
+    `then` (PostgreSQL only, with `returning`) is a data-modifying statement run in the same
+    statement on the returned rows, which it reads as `written`, with `params` bound (psycopg
+    `%(name)s` style): work that follows from each written row costs no second batch.
     """
     if not rows:
         return []
@@ -138,7 +144,17 @@ def executemany(
         if returning is None:
             cursor.execute(staged.insert)
             return []
-        cursor.execute(f"{staged.insert} RETURNING {returning}")
+        if then is None:
+            cursor.execute(f"{staged.insert} RETURNING {returning}")
+        else:
+            # staged.insert begins "WITH staged AS (…) INSERT": the INSERT becomes a CTE too.
+            # `then` and `returning` are storage's own SQL; values travel in `params`.
+            cte, insert = staged.insert.split(") INSERT ", 1)
+            cursor.execute(
+                f"{cte}), written AS (INSERT {insert} RETURNING {returning}), "  # noqa: S608
+                f"followed AS ({then}) SELECT * FROM written",
+                params,
+            )
         return cursor.fetchall()
     finally:
         cursor.close()

@@ -32,9 +32,6 @@ def raise_missing(engine: Engine, candidates: Sequence[Candidate]) -> Raised:
         return Raised()
     kinds = {c.dedupe_key: str(c.kind) for c in candidates}
     with engine.begin() as conn:
-        existing = alert_store.existing_keys(conn, list(kinds))
-        # Several versions of one item can hit one rule: raise_alerts keeps the best of a key.
-        new = alert_store.raise_alerts(
-            conn, [c for c in candidates if c.dedupe_key not in existing], datetime.now(UTC)
-        )
-    return Raised(new, Counter(kinds[key] for key in existing))
+        # Several versions of one item can hit one rule: raise_absent keeps the best of a key.
+        new, present = alert_store.raise_absent(conn, candidates, datetime.now(UTC))
+    return Raised(new, Counter(kinds[key] for key in present))
