@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from sqlalchemy import Connection, Engine
 from crawler.errors import UserError
 from crawler.matching.caches import rule_from_row
 from crawler.matching.content_matchers import hit_candidates
-from crawler.matching.keywords import KeywordMatcher, compile_rules
+from crawler.matching.keywords import KeywordMatcher, Rule, compile_rules
 from crawler.matching.keywords.fold import fold_table
 from crawler.matching.rescan_alerts import Raised, raise_missing
 from storage import bank_store
@@ -63,17 +64,25 @@ def rescan_texts(
     there is only one range, or for a SQLite database in memory)."""
     done = TextsScanned()
     with engine.connect() as conn:
-        matcher = _matcher(conn, names)
-        if matcher is None:
-            return done
-        fine = q.text_ranges(conn, since, min(GRANULE, TEXT_RANGE))
+        rules = _rules(conn, names)
+    if not rules:
+        return done
+    if in_memory(engine):  # one connection: one thing at a time
+        matcher, fine = compile_rules(rules), _fine_ranges(engine, since)
+    else:
+        # The database finds the ranges while the rules compile and the fold table is built
+        # (both are inherited by the workers): a tenth of a second no longer spent in turn.
+        with ThreadPoolExecutor(1) as thread:
+            finding = thread.submit(_fine_ranges, engine, since)
+            matcher = compile_rules(rules)
+            fold_table()
+            fine = finding.result()
     wanted = len(fine) // (processes * RANGES_PER_PROCESS)
     ranges = _merged(fine, max(1, min(TEXT_RANGE // GRANULE, wanted)))
     if processes <= 1 or len(ranges) <= 1 or in_memory(engine):
         for id_range in ranges:
             done.add(_scan_range(engine, matcher, since, id_range))
         return done
-    fold_table()  # built here once, inherited by every worker
     # fork, not spawn or forkserver: the compiled rules (a Hyperscan database) need not be
     # pickled and no import is repeated. chanwatch runs on Linux (its containers), which has it.
     context = multiprocessing.get_context("fork")
@@ -90,7 +99,7 @@ def _merged(ranges: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
             for n in range(0, len(ranges), size)]  # fmt: skip
 
 
-def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | None:
+def _rules(conn: Connection, names: Sequence[str] | None) -> list[Rule]:
     rows = bank_store.load_rules(conn)
     if names is not None:
         missing = sorted(set(names) - q.known_rules(conn, names))
@@ -99,7 +108,12 @@ def _matcher(conn: Connection, names: Sequence[str] | None) -> KeywordMatcher | 
         rows = [row for row in rows if row["name"] in set(names)]
     # Rules match independently of each other, so compiling only the chosen ones finds
     # exactly the hits the full set would find for them.
-    return compile_rules([rule_from_row(row) for row in rows]) if rows else None
+    return [rule_from_row(row) for row in rows]
+
+
+def _fine_ranges(engine: Engine, since: datetime | None) -> list[tuple[int, int]]:
+    with engine.connect() as conn:
+        return q.text_ranges(conn, since, min(GRANULE, TEXT_RANGE))
 
 
 def _scan_range(
