@@ -16,10 +16,12 @@ in hand, and each opens its own connections.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,7 +84,7 @@ def rescan_texts(
     ranges = _merged(fine, max(1, min(TEXT_RANGE // GRANULE, wanted)))
     if processes <= 1 or len(ranges) <= 1 or in_memory(engine):
         for id_range in ranges:
-            done.add(_scan_range(engine, matcher, since, id_range))
+            done.add(_scan_range(engine, matcher, since, id_range, contextlib.nullcontext()))
         return done
     # fork, not spawn or forkserver: the compiled rules (a Hyperscan database) need not be
     # pickled and no import is repeated. chanwatch runs on Linux (its containers), which has it.
@@ -92,8 +94,12 @@ def rescan_texts(
     # parent's pages one by one: frozen objects are left alone (the gc module's advice for
     # fork). A parent with a large heap (a benchmark's inputs) took 10 % longer without.
     gc.freeze()
+    # SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+    # steps of up to 100 ms before it looks again: the workers take turns through a lock of
+    # their own instead, which hands over the moment a write ends.
+    turns = context.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
     try:
-        with context.Pool(workers, _start_worker, (engine, matcher, since)) as pool:
+        with context.Pool(workers, _start_worker, (engine, matcher, since, turns)) as pool:
             for part in pool.imap_unordered(_scan_in_worker, ranges):
                 done.add(part)
     finally:
@@ -125,9 +131,13 @@ def _fine_ranges(engine: Engine, since: datetime | None) -> list[tuple[int, int]
 
 
 def _scan_range(
-    engine: Engine, matcher: KeywordMatcher, since: datetime | None, id_range: tuple[int, int]
+    engine: Engine,
+    matcher: KeywordMatcher,
+    since: datetime | None,
+    id_range: tuple[int, int],
+    turns: AbstractContextManager[object],
 ) -> TextsScanned:
-    """Read, match and raise one range of texts."""
+    """Read, match and raise one range of texts (the raising in ``turns``)."""
     with engine.connect() as conn:
         rows = q.texts(conn, since, id_range)
         texts = [text or "" for _, text in rows]
@@ -139,20 +149,29 @@ def _scan_range(
         (q.batch_item(meta[item_id], text, dialect), hits) for item_id, text, hits in hit
     )
     # The read connection is given back first: SQLite then holds no snapshot while it writes.
-    raised = raise_missing(engine, candidates)
+    with turns:
+        raised = raise_missing(engine, candidates)
     return TextsScanned(len(rows), sum(map(len, map(str.encode, texts))), raised)
 
 
-_worker: tuple[Engine, KeywordMatcher, datetime | None] | None = None
+_worker: (
+    tuple[Engine, KeywordMatcher, datetime | None, AbstractContextManager[object]] | None
+) = None
 
 
-def _start_worker(engine: Engine, matcher: KeywordMatcher, since: datetime | None) -> None:
+def _start_worker(
+    engine: Engine,
+    matcher: KeywordMatcher,
+    since: datetime | None,
+    turns: AbstractContextManager[object],
+) -> None:
     global _worker
     # The pooled connections came with the fork and belong to the parent: forget, not close.
     engine.dispose(close=False)
-    _worker = (engine, matcher, since)
+    _worker = (engine, matcher, since, turns)
 
 
 def _scan_in_worker(id_range: tuple[int, int]) -> TextsScanned:
     assert _worker is not None, "a worker runs _start_worker first"
-    return _scan_range(*_worker, id_range)
+    engine, matcher, since, turns = _worker
+    return _scan_range(engine, matcher, since, id_range, turns)
