@@ -7,7 +7,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from procrastinate.schema import SchemaManager
 from sqlalchemy import Connection, Engine
 
 from storage.engine import check_postgres_ctype
@@ -53,6 +52,10 @@ def upgrade_job_queue(engine: Engine) -> bool:
     """
     if engine.dialect.name != "postgresql":
         return False
+    # Imported here: every command checks the schema through this module, and Procrastinate
+    # takes a tenth of a second to import.
+    from procrastinate.schema import SchemaManager
+
     with engine.begin() as conn:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_JOB_QUEUE_LOCK})")
         if _has_job_queue(conn):

@@ -21,7 +21,7 @@ from crawler.cli.output import (
     utc_time,
 )
 from crawler.errors import UserError
-from crawler.matching import notify, workflow
+from crawler.matching import workflow
 from crawler.matching.alerts import Kind
 from storage import alert_store
 
@@ -348,6 +348,8 @@ def decide(
 @app.command("notify")
 def deliver(ctx: typer.Context) -> None:
     """Send queued notifications now (crawls do this after every pass)."""
+    from crawler.matching import notify  # its HTTP client is this command's alone
+
     root = app_context(ctx)
     counts = notify.deliver_pending(root.engine(), root.settings)
     typer.echo(f"{counts.delivered} delivered, {counts.failed} failed (kept for retry)")

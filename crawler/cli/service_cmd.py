@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import Engine
 
 from crawler.cli.context import app_context
-from crawler.jobs.http import DEFAULT_LISTEN, HttpServer, parse_listen, probe, start_http
-from crawler.jobs.metrics import Metrics
-from crawler.jobs.service import Scheduler, install_signals
-from crawler.matching.pipeline import build_matchers
+from crawler.jobs.probe import DEFAULT_LISTEN, parse_listen, probe
 from crawler.settings import Settings
+
+if TYPE_CHECKING:
+    from crawler.jobs.http import HttpServer
+    from crawler.jobs.metrics import Metrics
 
 # The options `run` and `worker` share.
 Concurrency = Annotated[
@@ -37,6 +38,8 @@ async def start_probes(
     is how scripts and tests find the probes."""
     if listen is None:
         return None
+    from crawler.jobs.http import start_http  # see _serve
+
     server = await start_http(*listen, engine, metrics)
     host = f"[{listen[0]}]" if ":" in listen[0] else listen[0]
     sys.stderr.write(f"chanwatch {name}: health and metrics on http://{host}:{server.port}/\n")
@@ -64,6 +67,12 @@ async def _serve(
     listen: tuple[str, int] | None,
     grace: float,
 ) -> None:
+    # Imported here: the service brings Telethon, Scrapy's settings and a web server, which
+    # the other commands (all of them read this module's options) should not wait for.
+    from crawler.jobs.metrics import Metrics
+    from crawler.jobs.service import Scheduler, install_signals
+    from crawler.matching.pipeline import build_matchers
+
     metrics = Metrics(engine)
     server = await start_probes("run", listen, engine, metrics)
     matchers = build_matchers(engine, settings)

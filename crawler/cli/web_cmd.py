@@ -9,7 +9,6 @@ import sys
 from typing import Annotated
 
 import typer
-from aiohttp import web
 from sqlalchemy import Engine
 
 from crawler.cli.context import app_context
@@ -17,7 +16,6 @@ from crawler.errors import ConfigError, UserError
 from crawler.logging import register_secret
 from crawler.secret_refs import resolve_reference
 from crawler.settings import Settings
-from crawler.web import create_app
 
 
 def session_key(settings: Settings) -> bytes:
@@ -74,6 +72,11 @@ def web_command(
 
 
 async def _serve(engine: Engine, settings: Settings, key: bytes, host: str, port: int) -> None:
+    # Imported here: the other commands (which all read this module's options) need no web app.
+    from aiohttp import web
+
+    from crawler.web import create_app
+
     app = create_app(
         engine, settings, session_key=key, secure_cookies=not settings.web.insecure_cookies
     )

@@ -11,9 +11,7 @@ from sqlalchemy.engine import make_url
 from crawler.cli.context import app_context
 from crawler.cli.service_cmd import Concurrency, Grace, Http, NoHttp, start_probes
 from crawler.errors import UserError
-from crawler.jobs.http import DEFAULT_LISTEN, parse_listen
-from crawler.jobs.worker import Runtime, WorkerMetrics, build_app, run_worker
-from crawler.matching.pipeline import build_matchers
+from crawler.jobs.probe import DEFAULT_LISTEN, parse_listen
 from crawler.settings import Settings
 from storage.migrate import job_queue_installed
 
@@ -44,6 +42,11 @@ async def _serve(
     listen: tuple[str, int] | None,
     grace: float,
 ) -> None:
+    # Imported here, as in `chanwatch run`: Procrastinate and the collectors are this
+    # command's alone.
+    from crawler.jobs.worker import Runtime, WorkerMetrics, build_app, run_worker
+    from crawler.matching.pipeline import build_matchers
+
     metrics = WorkerMetrics(engine)
     server = await start_probes("worker", listen, engine, metrics)
     runtime = Runtime(engine, settings, build_matchers(engine, settings), metrics)

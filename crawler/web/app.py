@@ -142,6 +142,7 @@ def create_app(
     only, which a plain-HTTP loopback set-up must turn off."""
     if len(session_key) != 32:
         raise ValueError("the session key is 32 bytes")
+    auth.dummy_hash()  # before the first login, which would otherwise pay for it
     storage = EncryptedCookieStorage(
         session_key, cookie_name=COOKIE, httponly=True, secure=secure_cookies, samesite="Lax",
     )  # fmt: skip

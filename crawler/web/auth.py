@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -43,8 +44,14 @@ from storage import user_store, web_session_store
 
 TOUCH_EVERY = timedelta(minutes=1)
 """`last_seen_at` is written at most this often per session: a page view is not a write."""
-_DUMMY_HASH = access.hash_password("not a password of anyone here")
-"""Verified against for an unknown name, so it costs what a wrong password costs."""
+
+
+@cache
+def dummy_hash() -> str:
+    """Verified against for an unknown name, so it costs what a wrong password costs. Made
+    when the app is created (``create_app``), not when this module is imported: every
+    `chanwatch` command imports it, and hashing takes a tenth of a second."""
+    return access.hash_password("not a password of anyone here")
 
 
 def new_token() -> str:
@@ -148,7 +155,7 @@ def attempt_login(
         user = user_store.get_user(conn, name)
         stored = user_store.password_hash(conn, name) if user else None
     # argon2 takes tens of milliseconds: outside the transaction.
-    matches = access.password_matches(stored or _DUMMY_HASH, password) and stored is not None
+    matches = access.password_matches(stored or dummy_hash(), password) and stored is not None
     with engine.begin() as conn:
         if not matches or user is None or not user["enabled"]:
             web_session_store.record_failure(conn, name, address, at)

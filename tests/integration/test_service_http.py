@@ -16,8 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from crawler.errors import UserError
-from crawler.jobs.http import HttpServer, parse_listen, probe, start_http
+from crawler.jobs.http import HttpServer, start_http
 from crawler.jobs.metrics import CONTENT_TYPE, Metrics
+from crawler.jobs.probe import parse_listen, probe
 from crawler.matching.alerts import Candidate, Kind, discovery_key
 from crawler.telegram.accounts import LEASE_KIND
 from storage import alert_store, lease_store, telegram_store, watchlist_store
