@@ -26,8 +26,8 @@ Engine choice, measured on Korean chat text (bench/keywords.py data, 2 shared co
 - The generated spellings add ~12 literals per Hangul term of 2-5 syllables (mixed-script
   ones are most): 10,000 rules went from ~16,000 literals to ~115,000, compile from 2 s to
   6 s, end to end from 63 to 61 MB/s. ``slip`` on every rule adds a pattern per syllable of
-  each term of four or more (~25,000): compile took 10.6 s instead of 5.3 s, the scan about
-  15 % longer (bench/README.md).
+  each term of four or more (~25,000): compile took 10.6-11.3 s instead of 5.3-6.0 s, the
+  scan about 20 % longer (bench/README.md).
 
 Matching decisions
 ------------------

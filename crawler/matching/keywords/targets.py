@@ -129,8 +129,8 @@ def _target(
 
 
 def locate(target: Target, sk: fold.Skeleton, text: str, unit_end: int) -> tuple[int, int] | None:
-    """Character span of the hit whose literal ends before unit ``unit_end``, or None when the
-    checks beyond the literal fail."""
+    """Character span of the hit whose pattern ends before unit ``unit_end``, or None when the
+    checks beyond the pattern fail."""
     first = unit_end - target.length
     if target.kind == SLIP and not slip.slipped_span(sk.units, target.key, first):
         return None
