@@ -114,6 +114,18 @@ def test_slips_are_one_severity_lower_and_low_stays_low(matcher):
 
 @pytest.mark.parametrize(
     "text",
+    ["테레그램방", "텔렉그램방", "텔레극램방", "텔레그래방", "텔레그램바", "텔 레 극 램 방"],
+)
+def test_a_slip_in_any_syllable_is_found_over_the_whole_term(matcher, text):
+    # One pattern per syllable: a slip in the first or last one must be found as well as in
+    # the middle, also when the term is spread out.
+    hit = only(matcher, text)
+    assert (hit.rule, hit.term, hit.form) == ("low-slip", "텔레그램방", Form.JAMO_SLIP)
+    assert (hit.start, hit.end) == (0, len(text))
+
+
+@pytest.mark.parametrize(
+    "text",
     [
         "불법합성울",  # the rule without slip: true
         "합성밤",  # three syllables: no slips
