@@ -181,18 +181,22 @@ def test_two_workers_and_one_killed_mid_job_crawl_every_target_once_at_a_time(
                     .join(Target, Target.id == CrawlRun.target_id)
                     .where(Target.locator == "@big_room")
                 ).scalar_one()  # fmt: skip
-                # With a concurrency of 2 it may be mid-way through a second target too.
-                held = set(
-                    conn.execute(
-                        select(Lease.key).where(Lease.kind == "target", Lease.owner == owner)
-                    ).scalars()
-                )
             pid = int(owner.split(":")[1])
             victim = next(w for w in workers if w.process.pid == pid)
             survivor = next(w for w in workers if w is not victim)
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait()
             killed_at = datetime.now(UTC)
+            # With a concurrency of 2 it may have been mid-way through a second target too.
+            # Read after the kill: a small room can finish between an earlier read and the
+            # kill, and a dead process's claims stay until its stalled jobs are retried
+            # (seconds later), so these are exactly the runs it left open.
+            with engine.connect() as conn:
+                held = set(
+                    conn.execute(
+                        select(Lease.key).where(Lease.kind == "target", Lease.owner == owner)
+                    ).scalars()
+                )
             world.release.set()
 
             wait_for(lambda: _ok_targets(engine) == SMALL_ROOMS + 1 + PAGES, "every target ok")
