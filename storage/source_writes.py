@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select, text, update
 
 from storage.content_writes import dialect_insert
 from storage.models import Source, SourceSnapshot
@@ -62,18 +62,36 @@ def find_or_create_source(
                 table.c.platform == platform, table.c.platform_id == platform_id
             )
         ).scalar_one()
-    found = conn.execute(
-        select(table.c.id)
-        .where(table.c.platform == platform, table.c.username == username)
-        .order_by(table.c.last_seen_at.desc(), table.c.id.desc())
-        .limit(1)
-    ).scalar()
+    found = _latest_by_username(conn, platform, username)
+    if found is not None:
+        return found
+    # No key to conflict on: two processes seeing the name first at once would both insert.
+    # The second waits here until the first commits, then finds its row.
+    if conn.dialect.name == "postgresql":
+        conn.execute(_ONE_CREATOR, {"key": f"source:{platform}:{username}"})
+    else:
+        conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    found = _latest_by_username(conn, platform, username)
     if found is not None:
         return found
     stmt = table.insert().values(
         platform=platform, username=username, first_seen_at=at, last_seen_at=at
     )
     return conn.execute(stmt.returning(table.c.id)).scalar_one()
+
+
+_ONE_CREATOR = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_SQLITE_TAKE_WRITE_LOCK = "UPDATE source SET id = id WHERE 0"
+"""Changes nothing, but begins the write transaction (a no-op once one is open)."""
+
+
+def _latest_by_username(conn: Connection, platform: str, username: str | None) -> int | None:
+    return conn.execute(
+        select(_sources.c.id)
+        .where(_sources.c.platform == platform, _sources.c.username == username)
+        .order_by(_sources.c.last_seen_at.desc(), _sources.c.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def load_source(conn: Connection, source_id: int) -> SourceRecord:
