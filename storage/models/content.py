@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,8 @@ class Source(Base):
     __table_args__ = (
         UniqueConstraint("platform", "platform_id"),
         Index("ix_source_platform_username", "platform", "username"),
+        # Names are compared without case (a room's link, a reviewer's filter): migration 0012.
+        Index("ix_source_username_lower", text("lower(username)")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -58,6 +61,7 @@ class SourceSnapshot(Base):
     """History of a source's names and descriptions: renames and takedowns matter."""
 
     __tablename__ = "source_snapshot"
+    __table_args__ = (Index("ix_source_snapshot_username_lower", text("lower(username)")),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"), index=True)
