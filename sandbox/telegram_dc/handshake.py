@@ -141,7 +141,9 @@ class KeyExchange:
             encrypted_answer=AES.encrypt_ige(with_hash, aes_key, aes_iv),
         )
 
-    def _dh_gen(self, request: functions.SetClientDHParamsRequest) -> types.DhGenOk:
+    def _dh_gen(
+        self, request: functions.SetClientDHParamsRequest
+    ) -> types.DhGenOk | types.DhGenRetry:
         self._check_nonces(request)
         aes_key, aes_iv = helpers.generate_key_data_from_nonce(self.server_nonce, self.new_nonce)
         plain = AES.decrypt_ige(request.encrypted_data, aes_key, aes_iv)
@@ -154,10 +156,21 @@ class KeyExchange:
         if not SAFETY_RANGE <= g_b <= DH_PRIME - SAFETY_RANGE:
             raise HandshakeError("g_b out of range")
         gab = pow(g_b, self.a, DH_PRIME)
-        # Telethon builds the key from the *minimal* big-endian encoding of g^ab (255 bytes or
-        # fewer about 1 time in 256), not the 256 bytes the protocol specifies; the key id is a
-        # hash of the bytes, so we must encode it the same way or those handshakes fail.
-        self.auth_key = AuthKey(telethon_rsa.get_byte_array(gab))
+        # Telethon builds the key from the *minimal* big-endian encoding of g^ab, not the 256
+        # bytes the protocol specifies; the key id is a hash of the bytes, so we encode it the
+        # same way. About 1 time in 256 that is 255 bytes or fewer, and a StringSession pads
+        # the key it saves to 256 bytes at the end: such a session would come back with
+        # another key (-404). Those exchanges are answered dh_gen_retry, which Telethon meets
+        # with a fresh exchange, so every key this DC accepts survives being saved.
+        key = telethon_rsa.get_byte_array(gab)
+        if len(key) < 256:
+            # No auth_key is set: the client's next req_pq begins the exchange anew.
+            return types.DhGenRetry(
+                nonce=self.nonce,
+                server_nonce=self.server_nonce,
+                new_nonce_hash2=AuthKey(key).calc_new_nonce_hash(self.new_nonce, 2),
+            )
+        self.auth_key = AuthKey(key)
         new_nonce_bytes = self.new_nonce.to_bytes(32, "little", signed=True)
         server_nonce_bytes = self.server_nonce.to_bytes(16, "little", signed=True)
         # The first salt is new_nonce[0:8] XOR server_nonce[0:8], as on Telegram.

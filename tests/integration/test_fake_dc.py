@@ -105,8 +105,10 @@ def test_key_exchange_connects_every_time() -> None:
     assert dc.calls("users.getUsers")
 
 
-def test_short_shared_secret_gives_the_same_key_on_both_sides(monkeypatch: Any) -> None:
-    """Force g^ab below 2^2040 so Telethon's minimal-length key encoding is exercised."""
+def _exchange_with_secret(monkeypatch: Any, short: bool) -> tuple[KeyExchange, Any]:
+    """One key exchange with Telethon's client side, its secret b chosen so that g^ab encodes
+    in 255 bytes or fewer (`short`, about 1 exchange in 256) or in 256: (the DC's side, the
+    client's key or the error it raised)."""
     kex = KeyExchange()
 
     class InMemorySender:
@@ -121,13 +123,41 @@ def test_short_shared_secret_gives_the_same_key_on_both_sides(monkeypatch: Any) 
         while True:  # about 256 tries until the shared secret has a leading zero byte
             # A 64-bit exponent keeps each try cheap; g^b still spans the whole group.
             b = int.from_bytes(os.urandom(8), "big")
-            if pow(g_a, b, DH_PRIME).bit_length() <= 2040:
+            if (pow(g_a, b, DH_PRIME).bit_length() <= 2040) == short:
                 return b.to_bytes(256, "big")
 
     monkeypatch.setattr(authenticator, "os", pytypes.SimpleNamespace(urandom=choose_b))
-    auth_key, _offset = asyncio.run(authenticator.do_authentication(InMemorySender()))
-    assert len(auth_key.key) < 256
+    try:
+        auth_key, _offset = asyncio.run(authenticator.do_authentication(InMemorySender()))
+    except AssertionError as refused:
+        return kex, refused
+    return kex, auth_key
+
+
+def test_a_key_a_string_session_cannot_hold_is_retried_not_accepted(monkeypatch: Any) -> None:
+    """Telethon keys on the shortest encoding of g^ab, and a StringSession pads a saved key to
+    256 bytes at the end, so a shorter key came back as another key and the next connection
+    got -404 (a fresh-clone CI run failed so once). The DC answers dh_gen_retry instead."""
+    kex, outcome = _exchange_with_secret(monkeypatch, short=True)
+
+    # Telethon checked the answer's new_nonce_hash2 (a SecurityError otherwise) and reads it
+    # as a request to start over, which its sender does; the DC keeps no key.
+    assert isinstance(outcome, AssertionError) and "DhGenRetry" in str(outcome)
+    assert kex.auth_key is None
+    assert isinstance(kex.handle(functions.ReqPqMultiRequest(nonce=1)), types.ResPQ)
+
+
+def test_an_accepted_key_is_the_same_on_both_sides_and_survives_a_string_session(
+    monkeypatch: Any,
+) -> None:
+    kex, auth_key = _exchange_with_secret(monkeypatch, short=False)
+
+    assert len(auth_key.key) == 256
     assert kex.auth_key is not None and kex.auth_key.key_id == auth_key.key_id
+    saved = StringSession()
+    saved.set_dc(2, "127.0.0.1", 443)
+    saved.auth_key = auth_key
+    assert StringSession(saved.save()).auth_key.key_id == auth_key.key_id
 
 
 @pytest.mark.parametrize(
