@@ -27,6 +27,7 @@ from storage import bulk
 from storage.content_writes import chunks, dialect_insert
 from storage.item_queries import iso, source_name
 from storage.models import Alert, AlertEvent, Item, NotifyOutbox, Source
+from storage.turns import sqlite_write_lock
 
 _alerts, _events, _outbox = Alert.__table__, AlertEvent.__table__, NotifyOutbox.__table__
 _items, _sources = Item.__table__, Source.__table__
@@ -123,7 +124,7 @@ def _raise(
     # SQLite's batches return no rows: "new" is "absent before the write", read once this
     # transaction holds the write lock so a concurrent batch cannot raise the same key in
     # between (both would count it new).
-    conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    sqlite_write_lock(conn)
     existing = existing_keys(conn, list(unique))
     for refresh, rows in groups.items():
         if absent_only:
@@ -158,8 +159,6 @@ _RAISED_EVENTS = (
     "SELECT id, %(at)s, %(actor)s, 'raised', 'new' FROM written WHERE inserted"
 )
 """The `raised` event of each alert the PostgreSQL upsert inserted (``bulk.executemany``)."""
-_SQLITE_TAKE_WRITE_LOCK = "UPDATE alert SET id = id WHERE 0"
-"""Changes nothing, but begins the write transaction (a no-op once one is open)."""
 
 
 @cache

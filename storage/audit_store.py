@@ -32,9 +32,10 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, select, text
+from sqlalchemy import Connection, distinct, func, select
 
 from storage.models.operations import AuditCheckpoint, AuditLog
+from storage.turns import take_turn
 
 GENESIS = "0" * 64
 """The `prev_hash` of row 1."""
@@ -45,8 +46,6 @@ HASHED_FIELDS = (
 )  # fmt: skip
 
 _log, _checkpoints = AuditLog.__table__, AuditCheckpoint.__table__
-_TAKE_SQLITE_WRITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 0")
-_TAKE_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=CHAIN_LOCK)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -98,10 +97,7 @@ def append(
 ) -> dict[str, Any]:
     """Add one row after the head in the caller's transaction and return it. Its time is
     taken under the chain's lock, so times never run backwards along the chain."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_TAKE_CHAIN_LOCK)
-    else:
-        conn.execute(_TAKE_SQLITE_WRITE_LOCK)
+    take_turn(conn, CHAIN_LOCK)
     length, head = head_of(conn)
     row = {
         "seq": length + 1, "at": datetime.now(UTC), "actor": actor, "via": via,

@@ -38,6 +38,7 @@ from storage.models import (
     SearchQueue,
     Source,
 )
+from storage.turns import sqlite_write_lock
 
 _CHUNK = 500
 _items = Item.__table__
@@ -173,11 +174,6 @@ def _item_upsert(dialect_name: str) -> Insert:
     )
 
 
-# A write that changes nothing but begins the write transaction (SQLite takes its write lock
-# at a writing statement's start, whether or not a row matches); a no-op once one is open.
-_SQLITE_TAKE_WRITE_LOCK = "UPDATE item SET id = id WHERE 0"
-
-
 def upsert_items(
     conn: Connection, source_id: int, collector: str, rows: Sequence[dict[str, Any]]
 ) -> dict[str, ItemState]:
@@ -208,7 +204,7 @@ def upsert_items(
     # the upsert's own transaction once it holds the write lock. pysqlite runs reads before a
     # transaction's first write outside it: read there, two concurrent batches of the same
     # posts both found them absent and both counted them new (600 + 1,000 for 1,000 items).
-    conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    sqlite_write_lock(conn)
     platform_ids = [row["platform_id"] for row in rows]
     before = _known_items(conn, source_id, platform_ids)
     bulk.executemany(conn, statement, _items, rows)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, text, update
+from sqlalchemy import Connection, or_, select, update
 
 from storage.content_writes import dialect_insert
 from storage.models import Source, SourceSnapshot
+from storage.turns import name_key, take_turn
 
 _sources = Source.__table__
 
@@ -67,10 +68,7 @@ def find_or_create_source(
         return found
     # No key to conflict on: two processes seeing the name first at once would both insert.
     # The second waits here until the first commits, then finds its row.
-    if conn.dialect.name == "postgresql":
-        conn.execute(_ONE_CREATOR, {"key": f"source:{platform}:{username}"})
-    else:
-        conn.exec_driver_sql(_SQLITE_TAKE_WRITE_LOCK)
+    take_turn(conn, name_key(f"source:{platform}:{username}"))
     found = _latest_by_username(conn, platform, username)
     if found is not None:
         return found
@@ -78,11 +76,6 @@ def find_or_create_source(
         platform=platform, username=username, first_seen_at=at, last_seen_at=at
     )
     return conn.execute(stmt.returning(table.c.id)).scalar_one()
-
-
-_ONE_CREATOR = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
-_SQLITE_TAKE_WRITE_LOCK = "UPDATE source SET id = id WHERE 0"
-"""Changes nothing, but begins the write transaction (a no-op once one is open)."""
 
 
 def _latest_by_username(conn: Connection, platform: str, username: str | None) -> int | None:
