@@ -74,10 +74,11 @@ def rescan_texts(
         matcher, fine = compile_rules(rules), _fine_ranges(engine, since)
     else:
         # The database finds the ranges while the rules compile and the fold table is built
-        # (both are inherited by the workers): a tenth of a second no longer spent in turn.
+        # (all inherited by the workers): a tenth of a second no longer spent in turn.
         with ThreadPoolExecutor(1) as thread:
             finding = thread.submit(_fine_ranges, engine, since)
             matcher = compile_rules(rules)
+            matcher.prepare_many()
             fold_table()
             fine = finding.result()
     wanted = len(fine) // (processes * RANGES_PER_PROCESS)

@@ -137,9 +137,14 @@ class KeywordMatcher:
     def scan_many(self, texts: Sequence[str]) -> list[list[Hit]]:
         """``[self.scan(text) for text in texts]``, with one fold and one Hyperscan call per
         database for the whole batch instead of per text (``batch``)."""
+        return self.prepare_many().scan(texts)
+
+    def prepare_many(self) -> batch.BatchScanner:
+        """What ``scan_many`` uses, built on first call (its regexes compiled once more, for
+        joined texts): a process forked after this inherits it instead of compiling its own."""
         if self._batch is None:
             self._batch = batch.BatchScanner(self)
-        return self._batch.scan(texts)
+        return self._batch
 
     def _scan_skeleton(
         self, text: str, spans: list[Span], allowed: dict[int, list[tuple[int, int]]]
