@@ -10,19 +10,15 @@ or range per process in memory.
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    Dialect,
     Select,
     and_,
-    any_,
     bindparam,
     func,
     literal_column,
@@ -31,11 +27,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.dialects import postgresql
 
 from storage import bulk
 from storage.content_writes import chunks
-from storage.match_queries import BatchItem
 from storage.models import BankEntry, HashBank, Item, ItemVersion, Media, Rule, Source
 
 _media, _entries, _banks = Media.__table__, BankEntry.__table__, HashBank.__table__
@@ -142,27 +136,27 @@ def media_rows(conn: Connection, keys: Collection[tuple[int, int]]) -> list[dict
     return found
 
 
-_META_COLUMNS = (
-    _items.c.id, _items.c.source_id, _sources.c.platform, _items.c.platform_id,
-    _sources.c.username, _sources.c.platform_id, _items.c.views, _sources.c.participants,
-    _items.c.posted_at, _items.c.version_count, _items.c.fwd_username, _items.c.fwd_source_id,
-)  # fmt: skip
-
-
 _ID_FLOOR, _ID_CEILING = 0, 2**63 - 1
 """Bounds below and above every item id: the open ends of the first and last id range."""
 
 
+_ITEM_FACTS = (_items.c.source_id, _items.c.views)
+"""What an alert needs of the item besides its id (``content_matchers.hit_candidates``): read
+beside each text, two integers cost less than a second query for the items that hit."""
+
+
 def _text_selects(since: bool, with_text: bool) -> tuple[Select[Any], Select[Any]]:
-    """The item id (and the text) of items never edited, whose text is in their own row, and
-    of every version of edited ones; with ``since``, a ``since`` bind on when each text was
-    collected."""
-    current = select(*([_items.c.id, _items.c.text] if with_text else [_items.c.id])).where(
-        _items.c.version_count <= literal_column("1")
-    )
-    earlier = select(
-        *([_versions.c.item_id, _versions.c.text] if with_text else [_versions.c.item_id])
-    )
+    """The item id (with the text: the text, source id and views) of items never edited,
+    whose text is in their own row, and of every version of edited ones; with ``since``, a
+    ``since`` bind on when each text was collected."""
+    current = select(
+        *([_items.c.id, _items.c.text, *_ITEM_FACTS] if with_text else [_items.c.id])
+    ).where(_items.c.version_count <= literal_column("1"))
+    earlier = select(_versions.c.item_id)
+    if with_text:
+        earlier = select(_versions.c.item_id, _versions.c.text, *_ITEM_FACTS).select_from(
+            _versions.join(_items, _items.c.id == _versions.c.item_id)
+        )
     if since:
         current = current.where(_items.c.collected_at >= bindparam("since"))
         earlier = earlier.where(_versions.c.observed_at >= bindparam("since"))
@@ -190,8 +184,7 @@ def text_ranges(conn: Connection, since: datetime | None, size: int) -> list[tup
 
 @cache
 def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
-    """(item id, text) of every text of the items in ``(after, up_to]``. Nothing else is read
-    here: most texts hit nothing, and ``items`` fetches the rest of the few that do."""
+    """(item id, text, source id, views) of every text of the items in ``(after, up_to]``."""
     current, earlier = _text_selects(since, with_text=True)
     return (
         current.where(_items.c.id > bindparam("after"), _items.c.id <= bindparam("up_to")),
@@ -203,9 +196,9 @@ def _text_queries(since: bool) -> tuple[Select[Any], Select[Any]]:
 
 def texts(
     conn: Connection, since: datetime | None, id_range: tuple[int, int]
-) -> list[tuple[int, str | None]]:
+) -> list[tuple[int, str | None, int, int | None]]:
     """Every distinct text the items in ``id_range`` (a ``text_ranges`` range) had, as
-    (item id, text) rows.
+    (item id, text, source id, views) rows.
 
     An item never edited keeps its only version in its own row; an edited one has all its
     versions, the latest included, in item_version, so those are read instead of the row and
@@ -215,47 +208,18 @@ def texts(
     params: dict[str, Any] = {"after": id_range[0], "up_to": id_range[1]}
     if since is not None:
         params["since"] = since
-    found: list[tuple[int, str | None]] = []
+    found: list[tuple[int, str | None, int, int | None]] = []
     for query in _text_queries(since is not None):
         for rows in bulk.stream(conn, query, params, 10_000):
             found += rows
     return found
 
 
-_POSTED_AT = _items.c.posted_at.type
-
-
-@cache
-def _items_query(dialect_name: str) -> Select[Any]:
-    """The metadata of the items named by one ``ids`` parameter: a JSON array on SQLite
-    (``json_each``), an array on PostgreSQL; one statement, however many ids."""
-    joined = _items.join(_sources, _sources.c.id == _items.c.source_id)
-    if dialect_name == "postgresql":
-        wanted = _items.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
-    else:
-        wanted = _items.c.id.in_(
-            select(literal_column("value")).select_from(func.json_each(bindparam("ids")))
-        )
-    return select(*_META_COLUMNS).select_from(joined).where(wanted)
-
-
-def items(conn: Connection, ids: Collection[int]) -> dict[int, tuple[Any, ...]]:
-    """What the live matchers know of each item besides its text, by id (for ``batch_item``),
-    as the driver's tuples."""
-    if not ids:
-        return {}
-    ordered = sorted(ids)
-    dialect = conn.dialect.name
-    found: dict[int, tuple[Any, ...]] = {}
-    param = ordered if dialect == "postgresql" else json.dumps(ordered)
-    for rows in bulk.stream(conn, _items_query(dialect), {"ids": param}, 10_000):
-        found.update((row[0], row) for row in rows)
+def participants(conn: Connection, source_ids: Collection[int]) -> dict[int, int | None]:
+    """Each source's member count, by id: an alert's reach is the larger of it and the item's
+    views (``match_queries.batch_items`` does the same for ingest)."""
+    found: dict[int, int | None] = {}
+    for part in chunks(sorted(source_ids), 500):
+        query = select(_sources.c.id, _sources.c.participants).where(_sources.c.id.in_(part))
+        found.update(conn.execute(query).tuples().all())
     return found
-
-
-def batch_item(meta: Sequence[Any], text: str, dialect: Dialect) -> BatchItem:
-    """An ``items`` row and one of the item's texts as the BatchItem the live matchers take."""
-    posted_at = _POSTED_AT.process_result_value(meta[8], dialect)
-    return BatchItem(meta[0], meta[1], meta[2], meta[3], meta[4], meta[5], text,
-                     max(meta[6] or 0, meta[7] or 0), posted_at, meta[9], meta[10],
-                     meta[11])  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from crawler.ingest import SourceChange
 from crawler.matching.alerts import (
@@ -28,7 +28,19 @@ def keyword_candidates(matcher: KeywordMatcher, items: Iterable[BatchItem]) -> l
     return hit_candidates(zip(items, matcher.scan_many([item.text for item in items]), strict=True))
 
 
-def hit_candidates(found: Iterable[tuple[BatchItem, list[Hit]]]) -> list[Candidate]:
+class HitItem(Protocol):
+    """What a keyword alert needs of the item hit: a ``BatchItem`` (ingest) has it, and so has
+    the retro-hunt's lighter row (``rescan_texts``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def source_id(self) -> int: ...
+    @property
+    def reach(self) -> int: ...
+
+
+def hit_candidates(found: Iterable[tuple[HitItem, list[Hit]]]) -> list[Candidate]:
     """An alert candidate per item and rule that hit it (``found``: each item with its hits)."""
     return [
         _keyword_candidate(rule, hits, keyword_key(rule, item.id), {}, item.id, item.source_id,

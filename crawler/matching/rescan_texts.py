@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine
 
@@ -141,18 +142,23 @@ def _scan_range(
     """Read, match and raise one range of texts (the raising in ``turns``)."""
     with engine.connect() as conn:
         rows = q.texts(conn, since, id_range)
-        texts = [text or "" for _, text in rows]
-        hit = [(rows[n][0], texts[n], hits) for n, hits in enumerate(matcher.scan_many(texts))
-               if hits]  # fmt: skip
-        meta = q.items(conn, {item_id for item_id, _, _ in hit})
-        dialect = conn.dialect
+        texts = [row[1] or "" for row in rows]
+        hit = [(rows[n], hits) for n, hits in enumerate(matcher.scan_many(texts)) if hits]
+        members = q.participants(conn, {row[2] for row, _ in hit})
     candidates = hit_candidates(
-        (q.batch_item(meta[item_id], text, dialect), hits) for item_id, text, hits in hit
+        (_HitItem(item_id, source_id, max(views or 0, members.get(source_id) or 0)), hits)
+        for (item_id, _, source_id, views), hits in hit
     )
     # The read connection is given back first: SQLite then holds no snapshot while it writes.
     with turns:
         raised = raise_missing(engine, candidates)
     return TextsScanned(len(rows), sum(map(len, map(str.encode, texts))), raised)
+
+
+class _HitItem(NamedTuple):
+    id: int
+    source_id: int
+    reach: int
 
 
 _worker: (

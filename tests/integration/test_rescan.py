@@ -3,6 +3,7 @@ raising the alerts the live matchers raise, once. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import timedelta
@@ -17,7 +18,15 @@ from crawler.matching import rescan_texts
 from crawler.matching.caches import rule_to_row
 from crawler.matching.keywords import load_rules_yaml
 from crawler.matching.rescan import rescan
-from crawler.observations import HashStatus, ItemGone, MediaHashes
+from crawler.observations import (
+    ChannelSnapshot,
+    Counter,
+    HashStatus,
+    ItemGone,
+    MediaHashes,
+    Platform,
+    SourceKey,
+)
 from crawler.settings import Settings
 from storage import bank_store
 from storage.engine import make_engine
@@ -158,6 +167,47 @@ def test_an_items_versions_in_any_range_or_process_raise_its_alert_once_at_its_b
     # Of item 1's versions, the one written as is (the highest confidence) gives the evidence.
     assert {h["form"] for h in found["1"]["evidence"]["hits"]} == {"as_written"}
     assert _counts(cli("rescan").out)["keyword"] == "0 new, 2 repeated"
+
+
+def test_rescanned_texts_rank_as_the_live_path_ranks_the_same_posts(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert's priority weighs its reach: the item's views or its channel's members,
+    whichever is larger, read by the rescan beside each text (an edited item's versions
+    included) as the live matchers read them."""
+    monkeypatch.setattr(rescan_texts, "TEXT_RANGE", 2)
+    big = SourceKey(Platform.TELEGRAM, platform_id="555", username="big_room")
+    crowd = ChannelSnapshot(big, T0, username="big_room", participants=Counter(250_000))
+    posts = [
+        post(1, "지인능욕 모집", views=Counter(40)),  # reach: its views
+        post(2, "지인능욕 방", views=Counter(900_000)),
+        post(3, "합성방 링크", source=big, url="https://t.me/big_room/3", views=Counter(7)),
+    ]
+    ingest(engine, [crowd, *posts])
+    at = T0 + timedelta(hours=2)
+    ingest(engine, [post(1, "지인능욕 모집 (수정)", views=Counter(40), observed_at=at,
+                         edited_at=at)])  # fmt: skip
+    with engine.begin() as conn:
+        bank_store.upsert_rules(conn, [rule_to_row(r) for r in load_rules_yaml(RULES)], T0)
+
+    report = rescan(engine, Settings(), workers=2)
+
+    assert report.new["keyword"] == 3
+    rescanned = {a["subject"]["platform_id"]: a for a in alerts(engine, kind="keyword")}
+    # The same posts again under new ids, matched live.
+    Pipeline(engine).ingest([crowd, *(
+        dataclasses.replace(p, message_id=p.message_id + 10, url=f"{p.url}0") for p in posts
+    )])  # fmt: skip
+    live = {a["subject"]["platform_id"]: a for a in alerts(engine, kind="keyword")}
+    for n in ("1", "2", "3"):
+        again = live[str(int(n) + 10)]
+        assert (rescanned[n]["priority"], rescanned[n]["severity"]) == (
+            again["priority"], again["severity"],
+        ), n  # fmt: skip
+        assert rescanned[n]["subject"]["source"] == again["subject"]["source"]
+    ranks = [rescanned[n]["priority"] for n in ("1", "2", "3")]
+    assert ranks[0] < ranks[1]  # same rule and form, 900,000 views against 40
+    assert rescanned["3"]["subject"]["source"] == "@big_room"
 
 
 def test_a_database_in_memory_is_rescanned_in_this_process(
