@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, select, text, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from crawler.ingest import ingest
@@ -24,6 +24,7 @@ from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Alert, AlertEvent, Item, Source
 from storage.review_queries import QueueFilter
 from tests.factories import T0, post
+from tests.integration.query_plans import plan, statements_sent
 
 OTHER = SourceKey(Platform.TELEGRAM, platform_id="2222222222", username="Other_Room")
 
@@ -262,33 +263,18 @@ def test_a_page_by_rule_or_bank_walks_an_index_of_only_the_alerts_that_have_one(
     written into the other's index; the queue's `rule = …` / `bank = …` still walks it."""
     index = f"ix_alert_{column}_queue"
     _fill_queue(engine)
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        sent.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as conn:
-            page = review_queries.review_queue(conn, filters, limit=5)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with statements_sent(engine) as sent, engine.connect() as conn:
+        page = review_queries.review_queue(conn, filters, limit=5)
     assert [row["id"] for row in page] == [
         row["id"] for row in _queue_order(engine) if _matches(row, filters)
     ][:5]
     [(statement, params)] = sent
+    found = plan(engine, statement, params)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            explain = f"EXPLAIN QUERY PLAN {statement}"
-            plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain, params))
-            definition = conn.exec_driver_sql(
-                "SELECT sql FROM sqlite_master WHERE name = ?", (index,)
-            ).scalar_one()
+            query = "SELECT sql FROM sqlite_master WHERE name = :index"
         else:
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
-            definition = conn.execute(
-                text("SELECT indexdef FROM pg_indexes WHERE indexname = :index"), {"index": index}
-            ).scalar_one()
-    assert index in plan, plan
+            query = "SELECT indexdef FROM pg_indexes WHERE indexname = :index"
+        definition = conn.execute(text(query), {"index": index}).scalar_one()
+    assert index in found, found
     assert re.search(rf"WHERE \(?{column} IS NOT NULL\)?$", definition), definition

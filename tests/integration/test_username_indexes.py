@@ -5,13 +5,12 @@ with sequential scans priced out, so the plan shows whether the index can serve 
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from storage.match_queries import usernames_held_before
 from storage.source_writes import add_source_snapshot, find_or_create_source
 from tests.factories import T0
+from tests.integration.query_plans import plan, statements_sent
 
 
 def test_a_new_sources_name_is_looked_up_by_index_in_sources_and_their_history(
@@ -22,30 +21,12 @@ def test_a_new_sources_name_is_looked_up_by_index_in_sources_and_their_history(
         add_source_snapshot(conn, {"source_id": old, "observed_at": T0, "username": "room_new",
                                    "title": None, "about": None, "change": "username"})  # fmt: skip
         new = find_or_create_source(conn, "telegram", "200", "ROOM_NEW", T0)
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
-        sent.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as conn:
-            held = usernames_held_before(conn, [new])
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with statements_sent(engine) as sent, engine.connect() as conn:
+        held = usernames_held_before(conn, [new])
 
     assert held == {new: old}  # found through the history, whatever the case
     [(statement, params)] = [s for s in sent if "source_snapshot" in s[0]]
-    plan = _plan(engine, statement, params)
-    assert "ix_source_username_lower" in plan, plan
-    assert "ix_source_snapshot_username_lower" in plan, plan
+    found = plan(engine, statement, params)
+    assert "ix_source_username_lower" in found, found
+    assert "ix_source_snapshot_username_lower" in found, found
 
-
-def _plan(engine: Engine, statement: str, params: Any) -> str:
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-            return "\n".join(str(row[-1]) for row in rows)
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", params).all()
-        return "\n".join(row[0] for row in rows)
