@@ -34,6 +34,12 @@ class BatchItem:
     fwd_source_id: str | None
 
 
+def reach(views: int | None, participants: int | None) -> int:
+    """How many people an item may have reached: its views or its channel's members, whichever
+    is larger (what an alert's priority weighs)."""
+    return max(views or 0, participants or 0)
+
+
 def batch_items(conn: Connection, item_ids: Sequence[int]) -> list[BatchItem]:
     found: list[BatchItem] = []
     for part in chunks(sorted(set(item_ids)), 500):
@@ -51,7 +57,7 @@ def batch_items(conn: Connection, item_ids: Sequence[int]) -> list[BatchItem]:
             found.append(
                 BatchItem(
                     r.id, r.source_id, r.platform, r.platform_id, r.username, r.source_pid,
-                    r.text or "", max(r.views or 0, r.participants or 0), r.posted_at,
+                    r.text or "", reach(r.views, r.participants), r.posted_at,
                     r.version_count, r.fwd_username, r.fwd_source_id,
                 )
             )  # fmt: skip

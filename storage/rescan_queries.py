@@ -216,8 +216,7 @@ def texts(
 
 
 def participants(conn: Connection, source_ids: Collection[int]) -> dict[int, int | None]:
-    """Each source's member count, by id: an alert's reach is the larger of it and the item's
-    views (``match_queries.batch_items`` does the same for ingest)."""
+    """Each source's member count, by id (an item's reach weighs it: ``match_queries.reach``)."""
     found: dict[int, int | None] = {}
     for part in chunks(sorted(source_ids), 500):
         query = select(_sources.c.id, _sources.c.participants).where(_sources.c.id.in_(part))

@@ -2,9 +2,10 @@
 matched by worker processes.
 
 Each range (``storage.rescan_queries.text_ranges``: about four per worker, at most 20,000
-texts, never splitting an item's versions) is read as (item id, text) tuples and scanned in one
-engine pass (``KeywordMatcher.scan_many``); only the items with hits are read further, and the
-range's alerts are raised in a short transaction of its own (``rescan_alerts.raise_missing``).
+texts, never splitting an item's versions) is read as (item id, text, source id, views)
+tuples and scanned in one engine pass (``KeywordMatcher.scan_many``); only the member counts of
+the sources that hit are read besides, and the range's alerts are raised in a short
+transaction of its own (``rescan_alerts.raise_missing``).
 A range is whole, so a key is raised once, from its best version, whichever process takes it.
 
 Why processes: matching is Python, and so is the client side of writing a range's alerts
@@ -37,6 +38,7 @@ from crawler.matching.rescan_alerts import Raised, raise_missing
 from storage import bank_store
 from storage import rescan_queries as q
 from storage.engine import in_memory
+from storage.match_queries import reach
 
 TEXT_RANGE = 20_000
 """Texts per range at most: big enough that one engine pass and one write cover many texts,
@@ -146,7 +148,7 @@ def _scan_range(
         hit = [(rows[n], hits) for n, hits in enumerate(matcher.scan_many(texts)) if hits]
         members = q.participants(conn, {row[2] for row, _ in hit})
     candidates = hit_candidates(
-        (_HitItem(item_id, source_id, max(views or 0, members.get(source_id) or 0)), hits)
+        (_HitItem(item_id, source_id, reach(views, members.get(source_id))), hits)
         for (item_id, _, source_id, views), hits in hit
     )
     # The read connection is given back first: SQLite then holds no snapshot while it writes.
